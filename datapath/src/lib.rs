@@ -1,0 +1,1 @@
+//! The tapflow switch: data plane, pipeline, OpenFlow channel.
