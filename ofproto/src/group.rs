@@ -17,3 +17,17 @@ pub struct GroupMod {
     pub group_id: u32,
     pub buckets: Vec<Bucket>,
 }
+
+impl Bucket {
+    /// One `ofp_bucket` (its `len` field frames it).
+    pub fn parse(_i: &[u8]) -> crate::wire::PResult<'_, Bucket> {
+        todo!()
+    }
+    pub fn emit(&self, _buf: &mut bytes::BytesMut) {
+        todo!()
+    }
+    /// The slice holds exactly a list of buckets.
+    pub fn parse_list(_i: &[u8]) -> Result<Vec<Bucket>, crate::error::WireError> {
+        todo!()
+    }
+}

@@ -17,3 +17,17 @@ pub struct MeterMod {
     pub meter_id: u32,
     pub bands: Vec<MeterBand>,
 }
+
+impl MeterBand {
+    /// One `ofp_meter_band_*` (its `len` field frames it).
+    pub fn parse(_i: &[u8]) -> crate::wire::PResult<'_, MeterBand> {
+        todo!()
+    }
+    pub fn emit(&self, _buf: &mut bytes::BytesMut) {
+        todo!()
+    }
+    /// The slice holds exactly a list of bands.
+    pub fn parse_list(_i: &[u8]) -> Result<Vec<MeterBand>, crate::error::WireError> {
+        todo!()
+    }
+}

@@ -19,3 +19,12 @@ pub struct PortDesc {
     pub curr_speed: u32,
     pub max_speed: u32,
 }
+
+impl PortDesc {
+    pub fn parse(_i: &[u8]) -> crate::wire::PResult<'_, PortDesc> {
+        todo!()
+    }
+    pub fn emit(&self, _buf: &mut bytes::BytesMut) {
+        todo!()
+    }
+}
