@@ -56,7 +56,7 @@ pub fn recode<'a, T>(code: ErrorCode, r: PResult<'a, T>) -> PResult<'a, T> {
 /// Turns a whole-input parse into a plain result, rejecting trailing bytes.
 pub fn finish<T>(r: PResult<'_, T>, code: ErrorCode, what: &str) -> Result<T, WireError> {
     match r {
-        Ok((rest, v)) if rest.is_empty() => Ok(v),
+        Ok(([], v)) => Ok(v),
         Ok((rest, _)) => Err(WireError::new(
             code,
             format!("{} unexpected trailing bytes after {what}", rest.len()),
