@@ -713,14 +713,11 @@ mod tests {
     // ---- golden vectors (os-ken / ovs-ofctl captures) ----
 
     fn vectors_dir() -> PathBuf {
-        std::env::var_os("OF13_VECTORS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/work/shared/of13-vectors/of13"))
+        crate::testdata::of13_dir()
     }
 
     fn read_vector(name: &str) -> Vec<u8> {
-        let p = vectors_dir().join("packet").join(name);
-        std::fs::read(&p).unwrap_or_else(|e| panic!("golden vector {}: {e}", p.display()))
+        crate::testdata::of13_packet(name)
     }
 
     fn read_json(name: &str) -> Value {

@@ -9,8 +9,10 @@
 //! every failure is a [`error::WireError`] naming the `OFPT_ERROR` to answer with.
 
 pub mod action;
+pub mod codec;
 pub mod consts;
 pub mod error;
+pub mod fuzzing;
 pub mod group;
 pub mod header;
 pub mod instruction;
@@ -26,3 +28,6 @@ pub use error::{ErrorCode, WireError};
 pub use header::{Header, OFP_VERSION};
 pub use message::Message;
 pub use wire::MacAddr;
+
+#[cfg(test)]
+mod testdata;

@@ -2127,17 +2127,12 @@ mod tests {
 
     // --- real data --------------------------------------------------------
 
-    /// The os-ken OF1.3 golden vectors (see their README). Override the
-    /// location with `OF13_VECTORS=/path/to/of13/packet`.
     fn vectors_dir() -> std::path::PathBuf {
-        std::env::var_os("OF13_VECTORS")
-            .map(Into::into)
-            .unwrap_or_else(|| "/work/shared/of13-vectors/of13/packet".into())
+        crate::testdata::of13_dir().join("packet")
     }
 
     fn vector(name: &str) -> Vec<u8> {
-        let p = vectors_dir().join(name);
-        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (set OF13_VECTORS)", p.display()))
+        crate::testdata::of13_packet(name)
     }
 
     /// Offset of `ofp_match` in messages that carry one directly.
