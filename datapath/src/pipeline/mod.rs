@@ -1,0 +1,2 @@
+//! The OpenFlow pipeline: flow tables (priority classifiers), instructions,
+//! the action set, counters and timeouts.
