@@ -21,7 +21,10 @@ impl ErrorCode {
 
     /// The spec name of the type, e.g. `OFPET_BAD_MATCH`; `None` for unknown types.
     pub fn type_name(self) -> Option<&'static str> {
-        ERROR_TYPE_NAMES.iter().find(|(t, _)| *t == self.ty).map(|(_, n)| *n)
+        ERROR_TYPE_NAMES
+            .iter()
+            .find(|(t, _)| *t == self.ty)
+            .map(|(_, n)| *n)
     }
 
     /// The spec name of the code, e.g. `OFPBMC_BAD_PREREQ`; `None` for unknown codes.
@@ -200,9 +203,18 @@ mod tests {
 
     #[test]
     fn names_resolve_both_ways() {
-        assert_eq!(OFPBMC_BAD_PREREQ.to_string(), "OFPET_BAD_MATCH OFPBMC_BAD_PREREQ");
-        assert_eq!(ErrorCode::from_code_name("OFPBRC_BAD_LEN"), Some(OFPBRC_BAD_LEN));
+        assert_eq!(
+            OFPBMC_BAD_PREREQ.to_string(),
+            "OFPET_BAD_MATCH OFPBMC_BAD_PREREQ"
+        );
+        assert_eq!(
+            ErrorCode::from_code_name("OFPBRC_BAD_LEN"),
+            Some(OFPBRC_BAD_LEN)
+        );
         assert_eq!(ErrorCode::new(4, 99).code_name(), None);
-        assert_eq!(ErrorCode::new(0xffff, 1).type_name(), Some("OFPET_EXPERIMENTER"));
+        assert_eq!(
+            ErrorCode::new(0xffff, 1).type_name(),
+            Some("OFPET_EXPERIMENTER")
+        );
     }
 }

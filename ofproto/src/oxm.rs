@@ -1731,7 +1731,11 @@ mod tests {
             vec![EthType(0x0800), TcpDst(80), IpProto(6)],
             vec![InPhyPort(1), InPort(2)],
         ] {
-            assert_eq!(validate(fields.clone()), Err(OFPBMC_BAD_PREREQ), "{fields:?}");
+            assert_eq!(
+                validate(fields.clone()),
+                Err(OFPBMC_BAD_PREREQ),
+                "{fields:?}"
+            );
         }
     }
 

@@ -14,14 +14,22 @@ use std::str::FromStr;
 pub type PResult<'a, T> = nom::IResult<&'a [u8], T, WireError>;
 
 /// A parse failure with a specific OpenFlow error code.
-pub fn fail(code: ErrorCode, reason: impl Into<std::borrow::Cow<'static, str>>) -> nom::Err<WireError> {
+pub fn fail(
+    code: ErrorCode,
+    reason: impl Into<std::borrow::Cow<'static, str>>,
+) -> nom::Err<WireError> {
     nom::Err::Failure(WireError::new(code, reason))
 }
 
 /// Splits `n` bytes off the front of `i`, or fails with `code` naming `what`.
 pub fn take_exact<'a>(i: &'a [u8], n: usize, code: ErrorCode, what: &str) -> PResult<'a, &'a [u8]> {
     if i.len() < n {
-        return Err(nom::Err::Failure(WireError::truncated(code, what, n, i.len())));
+        return Err(nom::Err::Failure(WireError::truncated(
+            code,
+            what,
+            n,
+            i.len(),
+        )));
     }
     Ok((&i[n..], &i[..n]))
 }
@@ -178,6 +186,12 @@ mod tests {
         let code = crate::error::OFPBAC_BAD_LEN;
         assert!(take_struct(&[0u8; 4], 2, 4, code, "action").is_err());
         assert!(take_struct(&[0u8; 4], 8, 4, code, "action").is_err());
-        assert_eq!(take_struct(&[0u8; 8], 8, 4, code, "action").unwrap().1.len(), 8);
+        assert_eq!(
+            take_struct(&[0u8; 8], 8, 4, code, "action")
+                .unwrap()
+                .1
+                .len(),
+            8
+        );
     }
 }
