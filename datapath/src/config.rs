@@ -1,0 +1,504 @@
+//! tapflowd's configuration: a TOML file (`--config FILE`) and/or flags for
+//! one bridge (flags override the file). Everything is validated here, before
+//! anything is created, so a bad configuration fails startup with a message
+//! naming the problem and leaves nothing behind.
+//!
+//! ```toml
+//! rundir = "/run/tapflow"        # sockets: BRIDGE.mgmt, tapflowd.ctl
+//! statedir = "/var/lib/tapflow"  # ports remembered across restarts
+//! metrics = "127.0.0.1:9310"     # Prometheus /metrics
+//!
+//! [[bridge]]
+//! name = "br0"
+//! datapath_id = "0x1"            # 1-16 hex digits; default derived from the name
+//! fail_mode = "secure"           # standalone (default) | secure
+//! table_miss = "drop"            # drop (default) | controller
+//! controllers = ["tcp:127.0.0.1:6653"]
+//! listen = ["ptcp:6653"]
+//! ports = ["tap1:1", "tap2:2"]   # IFNAME[:OFPORT]
+//! ```
+
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+pub const DEFAULT_RUNDIR: &str = "/run/tapflow";
+pub const DEFAULT_STATEDIR: &str = "/var/lib/tapflow";
+/// Highest OpenFlow port number a physical/logical port may have (`OFPP_MAX`).
+pub const OFPORT_MAX: u32 = ofproto::consts::OFPP_MAX;
+
+/// A configuration error: names the setting and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError(msg.into()))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FailMode {
+    /// Without reachable controllers, forward like a learning switch.
+    #[default]
+    Standalone,
+    /// Only flows forward, always.
+    Secure,
+}
+
+impl FromStr for FailMode {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        match s {
+            "standalone" => Ok(FailMode::Standalone),
+            "secure" => Ok(FailMode::Secure),
+            _ => err(format!(
+                "fail mode '{s}' is not one of: standalone, secure"
+            )),
+        }
+    }
+}
+
+/// What happens to a packet no flow (and no table-miss entry) matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TableMiss {
+    /// OF1.3's default.
+    #[default]
+    Drop,
+    /// PACKET_IN with reason NO_MATCH (switch configuration the spec allows).
+    Controller,
+}
+
+impl FromStr for TableMiss {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        match s {
+            "drop" => Ok(TableMiss::Drop),
+            "controller" => Ok(TableMiss::Controller),
+            _ => err(format!("table miss '{s}' is not one of: drop, controller")),
+        }
+    }
+}
+
+/// `IFNAME[:OFPORT]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortSpec {
+    pub ifname: String,
+    pub ofport: Option<u32>,
+}
+
+impl FromStr for PortSpec {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        let (name, num) = match s.rsplit_once(':') {
+            Some((n, p)) => (n, Some(p)),
+            None => (s, None),
+        };
+        check_ifname(name).map_err(|e| ConfigError(format!("port '{s}': {}", e.0)))?;
+        let ofport = match num {
+            None => None,
+            Some(p) => {
+                let n: u32 = p.parse().map_err(|_| {
+                    ConfigError(format!("port '{s}': OpenFlow port '{p}' is not a number"))
+                })?;
+                if n == 0 || n > OFPORT_MAX {
+                    return err(format!(
+                        "port '{s}': OpenFlow port {n} out of range 1..{OFPORT_MAX:#x}"
+                    ));
+                }
+                Some(n)
+            }
+        };
+        Ok(PortSpec {
+            ifname: name.to_string(),
+            ofport,
+        })
+    }
+}
+
+/// Linux interface names: 1-15 bytes, no '/', whitespace or ':'.
+pub fn check_ifname(name: &str) -> Result<(), ConfigError> {
+    if name.is_empty() || name.len() > 15 {
+        return err(format!(
+            "interface name '{name}' must be 1 to 15 characters"
+        ));
+    }
+    if name == "." || name == ".." || name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace()) {
+        return err(format!("interface name '{name}' has a forbidden character"));
+    }
+    Ok(())
+}
+
+/// `--datapath-id HEX`: 1-16 hex digits, with or without 0x, zero-extended.
+pub fn parse_datapath_id(s: &str) -> Result<u64, ConfigError> {
+    let h = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
+    if h.is_empty() || h.len() > 16 || !h.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return err(format!(
+            "datapath id '{s}' must be 1 to 16 hex digits (optionally 0x-prefixed)"
+        ));
+    }
+    Ok(u64::from_str_radix(h, 16).expect("checked hex digits"))
+}
+
+/// The default datapath id: stable for a bridge name (FNV-1a, 48 bits, as
+/// OVS derives its default from a 48-bit MAC), never zero.
+pub fn default_datapath_id(bridge: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bridge.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h & 0xffff_ffff_ffff).max(1)
+}
+
+/// One bridge, fully resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BridgeConfig {
+    pub name: String,
+    pub datapath_id: u64,
+    pub fail_mode: FailMode,
+    pub table_miss: TableMiss,
+    pub ports: Vec<PortSpec>,
+    /// Active OpenFlow targets (`tcp:HOST[:PORT]`), kept as text and parsed by
+    /// the connection layer, which owns that syntax.
+    pub controllers: Vec<String>,
+    /// Passive listeners (`ptcp:[PORT][:IP]`).
+    pub listen: Vec<String>,
+}
+
+/// The whole daemon.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DaemonConfig {
+    pub rundir: PathBuf,
+    pub statedir: PathBuf,
+    pub metrics: Option<String>,
+    pub bridges: Vec<BridgeConfig>,
+}
+
+// --- the TOML file -----------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    rundir: Option<PathBuf>,
+    statedir: Option<PathBuf>,
+    metrics: Option<String>,
+    #[serde(default)]
+    bridge: Vec<FileBridge>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBridge {
+    name: String,
+    datapath_id: Option<String>,
+    fail_mode: Option<String>,
+    table_miss: Option<String>,
+    #[serde(default)]
+    ports: Vec<String>,
+    #[serde(default)]
+    controllers: Vec<String>,
+    #[serde(default)]
+    listen: Vec<String>,
+}
+
+/// Flags for one bridge; each set flag overrides the file.
+#[derive(Clone, Debug, Default)]
+pub struct BridgeFlags {
+    pub bridge: Option<String>,
+    pub datapath_id: Option<String>,
+    pub ports: Vec<String>,
+    pub controllers: Vec<String>,
+    pub listen: Vec<String>,
+    pub fail_mode: Option<String>,
+    pub table_miss: Option<String>,
+    pub rundir: Option<PathBuf>,
+    pub statedir: Option<PathBuf>,
+    pub metrics: Option<String>,
+}
+
+impl DaemonConfig {
+    /// Builds the configuration from an optional TOML text (`file` names it
+    /// in errors) and the flags.
+    pub fn load(toml_text: Option<(&str, &str)>, flags: &BridgeFlags) -> Result<Self, ConfigError> {
+        let file: FileConfig = match toml_text {
+            Some((path, text)) => toml::from_str(text)
+                .map_err(|e| ConfigError(format!("{path}: {}", e.to_string().trim_end())))?,
+            None => FileConfig::default(),
+        };
+        let mut bridges = Vec::new();
+        for b in file.bridge {
+            bridges.push(resolve_bridge(
+                b.name,
+                b.datapath_id,
+                b.fail_mode,
+                b.table_miss,
+                b.ports,
+                b.controllers,
+                b.listen,
+            )?);
+        }
+        let has_bridge_flags = flags.bridge.is_some()
+            || flags.datapath_id.is_some()
+            || !flags.ports.is_empty()
+            || !flags.controllers.is_empty()
+            || !flags.listen.is_empty()
+            || flags.fail_mode.is_some()
+            || flags.table_miss.is_some();
+        if has_bridge_flags {
+            // Flags describe one bridge: the one named by --bridge, else the
+            // file's only bridge, else a new one.
+            let name = match (&flags.bridge, bridges.len()) {
+                (Some(n), _) => n.clone(),
+                (None, 1) => bridges[0].name.clone(),
+                (None, 0) => return err("--bridge NAME is required (no bridge in a config file)"),
+                (None, _) => {
+                    return err("the config file has several bridges: say which one the flags are for with --bridge NAME")
+                }
+            };
+            let base = bridges.iter().position(|b| b.name == name);
+            let merged = {
+                let b = base.map(|i| bridges[i].clone());
+                let pick = |flag: &Option<String>, from_file: Option<String>| flag.clone().or(from_file);
+                resolve_bridge(
+                    name.clone(),
+                    pick(&flags.datapath_id, b.as_ref().map(|b| format!("{:x}", b.datapath_id))),
+                    pick(
+                        &flags.fail_mode,
+                        b.as_ref().map(|b| match b.fail_mode {
+                            FailMode::Standalone => "standalone".into(),
+                            FailMode::Secure => "secure".into(),
+                        }),
+                    ),
+                    pick(
+                        &flags.table_miss,
+                        b.as_ref().map(|b| match b.table_miss {
+                            TableMiss::Drop => "drop".into(),
+                            TableMiss::Controller => "controller".into(),
+                        }),
+                    ),
+                    override_list(&flags.ports, b.as_ref().map(|b| {
+                        b.ports
+                            .iter()
+                            .map(|p| match p.ofport {
+                                Some(n) => format!("{}:{n}", p.ifname),
+                                None => p.ifname.clone(),
+                            })
+                            .collect()
+                    })),
+                    override_list(&flags.controllers, b.as_ref().map(|b| b.controllers.clone())),
+                    override_list(&flags.listen, b.as_ref().map(|b| b.listen.clone())),
+                )?
+            };
+            match base {
+                Some(i) => bridges[i] = merged,
+                None => bridges.push(merged),
+            }
+        }
+        if bridges.is_empty() {
+            return err("no bridge configured: give --bridge NAME or a config file with [[bridge]]");
+        }
+        let mut names = HashSet::new();
+        let mut dpids = HashSet::new();
+        let mut ifnames = HashSet::new();
+        for b in &bridges {
+            if !names.insert(b.name.as_str()) {
+                return err(format!("bridge '{}' is configured twice", b.name));
+            }
+            if !dpids.insert(b.datapath_id) {
+                return err(format!(
+                    "bridge '{}': datapath id {:016x} is already used by another bridge",
+                    b.name, b.datapath_id
+                ));
+            }
+            for p in &b.ports {
+                if !ifnames.insert(p.ifname.as_str()) {
+                    return err(format!(
+                        "interface '{}' is configured as a port twice",
+                        p.ifname
+                    ));
+                }
+            }
+        }
+        Ok(DaemonConfig {
+            rundir: flags
+                .rundir
+                .clone()
+                .or(file.rundir)
+                .unwrap_or_else(|| DEFAULT_RUNDIR.into()),
+            statedir: flags
+                .statedir
+                .clone()
+                .or(file.statedir)
+                .unwrap_or_else(|| DEFAULT_STATEDIR.into()),
+            metrics: flags.metrics.clone().or(file.metrics),
+            bridges,
+        })
+    }
+}
+
+/// A repeatable flag given at least once replaces the file's list.
+fn override_list(flag: &[String], file: Option<Vec<String>>) -> Vec<String> {
+    if flag.is_empty() {
+        file.unwrap_or_default()
+    } else {
+        flag.to_vec()
+    }
+}
+
+fn resolve_bridge(
+    name: String,
+    datapath_id: Option<String>,
+    fail_mode: Option<String>,
+    table_miss: Option<String>,
+    ports: Vec<String>,
+    controllers: Vec<String>,
+    listen: Vec<String>,
+) -> Result<BridgeConfig, ConfigError> {
+    check_ifname(&name).map_err(|e| ConfigError(format!("bridge name: {}", e.0)))?;
+    let ctx = |e: ConfigError| ConfigError(format!("bridge '{name}': {}", e.0));
+    let datapath_id = match datapath_id {
+        Some(s) => parse_datapath_id(&s).map_err(ctx)?,
+        None => default_datapath_id(&name),
+    };
+    let mut specs = Vec::new();
+    let mut ofports = HashSet::new();
+    let mut ifnames = HashSet::new();
+    for p in ports {
+        let spec: PortSpec = p.parse().map_err(ctx)?;
+        if spec.ifname == name {
+            return Err(ctx(ConfigError(format!(
+                "port '{}' has the bridge's own name (that is its LOCAL port)",
+                spec.ifname
+            ))));
+        }
+        if !ifnames.insert(spec.ifname.clone()) {
+            return Err(ctx(ConfigError(format!("port '{}' is listed twice", spec.ifname))));
+        }
+        if let Some(n) = spec.ofport {
+            if !ofports.insert(n) {
+                return Err(ctx(ConfigError(format!(
+                    "OpenFlow port {n} is given to two ports"
+                ))));
+            }
+        }
+        specs.push(spec);
+    }
+    Ok(BridgeConfig {
+        fail_mode: fail_mode.as_deref().map(str::parse).transpose().map_err(ctx)?.unwrap_or_default(),
+        table_miss: table_miss.as_deref().map(str::parse).transpose().map_err(ctx)?.unwrap_or_default(),
+        name,
+        datapath_id,
+        ports: specs,
+        controllers,
+        listen,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(bridge: &str) -> BridgeFlags {
+        BridgeFlags {
+            bridge: Some(bridge.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn datapath_id_forms() {
+        assert_eq!(parse_datapath_id("1").unwrap(), 1);
+        assert_eq!(parse_datapath_id("0x00000000000000ff").unwrap(), 0xff);
+        assert_eq!(parse_datapath_id("ffffffffffffffff").unwrap(), u64::MAX);
+        for bad in ["", "0x", "12345678901234567", "xyz", "-1"] {
+            assert!(parse_datapath_id(bad).is_err(), "{bad}");
+        }
+        assert_eq!(default_datapath_id("br0"), default_datapath_id("br0"));
+        assert_ne!(default_datapath_id("br0"), default_datapath_id("br1"));
+        assert!(default_datapath_id("br0") < 1 << 48);
+    }
+
+    #[test]
+    fn port_specs() {
+        assert_eq!(
+            "tap1:7".parse::<PortSpec>().unwrap(),
+            PortSpec { ifname: "tap1".into(), ofport: Some(7) }
+        );
+        assert_eq!("vnet0".parse::<PortSpec>().unwrap().ofport, None);
+        assert!("tap1:0".parse::<PortSpec>().unwrap_err().0.contains("out of range"));
+        assert!("tap1:4294967040".parse::<PortSpec>().is_ok()); // OFPP_MAX
+        assert!("tap1:4294967041".parse::<PortSpec>().is_err());
+        assert!("tap1:x".parse::<PortSpec>().unwrap_err().0.contains("not a number"));
+        assert!("a-very-long-interface".parse::<PortSpec>().is_err());
+    }
+
+    #[test]
+    fn flags_alone_make_one_bridge_with_defaults() {
+        let mut f = flags("br0");
+        f.ports = vec!["tap1:1".into(), "tap2:2".into()];
+        let c = DaemonConfig::load(None, &f).unwrap();
+        assert_eq!(c.rundir, PathBuf::from(DEFAULT_RUNDIR));
+        let b = &c.bridges[0];
+        assert_eq!(b.fail_mode, FailMode::Standalone);
+        assert_eq!(b.table_miss, TableMiss::Drop);
+        assert_eq!(b.datapath_id, default_datapath_id("br0"));
+        assert_eq!(b.ports.len(), 2);
+    }
+
+    #[test]
+    fn duplicate_ports_and_numbers_are_refused() {
+        let mut f = flags("br0");
+        f.ports = vec!["tap1:1".into(), "tap2:1".into()];
+        assert!(DaemonConfig::load(None, &f).unwrap_err().0.contains("OpenFlow port 1 is given to two"));
+        f.ports = vec!["tap1".into(), "tap1:2".into()];
+        assert!(DaemonConfig::load(None, &f).unwrap_err().0.contains("listed twice"));
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let toml = r#"
+            rundir = "/tmp/tf"
+            [[bridge]]
+            name = "br0"
+            datapath_id = "0x2a"
+            fail_mode = "secure"
+            ports = ["tap1:1"]
+            listen = ["ptcp:6653"]
+        "#;
+        let mut f = BridgeFlags::default();
+        f.fail_mode = Some("standalone".into());
+        f.ports = vec!["tap9:9".into()];
+        let c = DaemonConfig::load(Some(("t.toml", toml)), &f).unwrap();
+        assert_eq!(c.rundir, PathBuf::from("/tmp/tf"));
+        let b = &c.bridges[0];
+        assert_eq!(b.datapath_id, 0x2a);
+        assert_eq!(b.fail_mode, FailMode::Standalone);
+        assert_eq!(b.ports[0].ifname, "tap9");
+        assert_eq!(b.listen, vec!["ptcp:6653".to_string()]);
+    }
+
+    #[test]
+    fn bad_file_names_the_problem() {
+        let e = DaemonConfig::load(Some(("t.toml", "[[bridge]]\nname='br0'\nfail_mode='open'")), &BridgeFlags::default()).unwrap_err();
+        assert!(e.0.contains("bridge 'br0'") && e.0.contains("fail mode 'open'"), "{e}");
+        let e = DaemonConfig::load(Some(("t.toml", "[[bridge]]\nname='br0'\nbogus=1")), &BridgeFlags::default()).unwrap_err();
+        assert!(e.0.starts_with("t.toml:") && e.0.contains("bogus"), "{e}");
+        let e = DaemonConfig::load(None, &BridgeFlags::default()).unwrap_err();
+        assert!(e.0.contains("no bridge configured"), "{e}");
+        let two = "[[bridge]]\nname='a'\n[[bridge]]\nname='b'\n";
+        let f = BridgeFlags { ports: vec!["tap1".into()], ..Default::default() };
+        assert!(DaemonConfig::load(Some(("t", two)), &f).unwrap_err().0.contains("--bridge NAME"));
+    }
+}
