@@ -182,8 +182,10 @@ impl Message {
 
     /// Appends header + body to `buf`.
     ///
-    /// The header's 16-bit length cannot describe a message over 65535 bytes;
-    /// callers must keep messages (multipart replies, packet data) below that.
+    /// The header's 16-bit length cannot describe a message over 65535 bytes:
+    /// such a message is written with a wrong length. Callers keep messages
+    /// below that (multipart replies split with the MORE flag); the framing
+    /// codec's encoder refuses oversized messages with an error.
     pub fn encode(&self, xid: u32, buf: &mut BytesMut) {
         let start = buf.len();
         Header {
@@ -194,11 +196,6 @@ impl Message {
         }
         .emit(buf);
         self.emit_body(buf);
-        debug_assert!(
-            buf.len() - start <= usize::from(u16::MAX),
-            "OpenFlow message of {} bytes does not fit the header's length",
-            buf.len() - start
-        );
         patch_len(buf, start + 2, start);
     }
 
