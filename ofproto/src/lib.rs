@@ -21,7 +21,9 @@ pub mod meter;
 pub mod multipart;
 pub mod oxm;
 pub mod port;
+pub mod print;
 pub mod queue;
+pub mod text;
 pub mod wire;
 
 pub use error::{ErrorCode, WireError};
