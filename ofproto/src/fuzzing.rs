@@ -3,6 +3,7 @@
 //! Each function panics only when a property is violated.
 
 use crate::codec::OfpCodec;
+use crate::text::{self, FlowCommand};
 use crate::Message;
 use bytes::BytesMut;
 use tokio_util::codec::Decoder;
@@ -24,4 +25,20 @@ pub fn check_decode(data: &[u8]) {
             Err(e) => panic!("re-encoded {msg:?} does not decode: {e}"),
         }
     }
+}
+
+/// Any string: the ovs-ofctl parsers never panic, and a flow that parses
+/// formats back to text that parses to the same flow.
+pub fn check_text(s: &str) {
+    if let Ok(fm) = text::parse_flow(s, FlowCommand::Add) {
+        let t = text::format_flow(&fm);
+        match text::parse_flow(&t, FlowCommand::Add) {
+            Ok(again) => assert_eq!(again, fm, "'{s}' formatted as '{t}' parses differently"),
+            Err(e) => panic!("'{s}' formatted as '{t}', which does not parse: {e}"),
+        }
+    }
+    let _ = text::parse_flow(s, FlowCommand::Delete);
+    let _ = text::parse_group(s);
+    let _ = text::parse_meter(s);
+    let _ = text::parse_flows_file(s);
 }

@@ -27,9 +27,9 @@ pub struct PortDesc {
 impl PortDesc {
     /// Parses one 64-byte `ofp_port`. Fewer than 64 bytes → `OFPBRC_BAD_LEN`.
     ///
-    /// The name is read up to its first NUL (all 16 bytes if there is none);
+    /// The name is read up to its first NUL (at most 15 bytes are kept);
     /// bytes that are not UTF-8 are replaced, so such a name does not re-emit
-    /// byte for byte.
+    /// byte for byte (but re-decodes to the same value).
     pub fn parse(i: &[u8]) -> PResult<'_, PortDesc> {
         let (rest, b) = take_exact(i, OFP_PORT_LEN, OFPBRC_BAD_LEN, "ofp_port")?;
         // `b` is exactly 64 bytes, so none of the reads below can fail.
@@ -73,11 +73,7 @@ impl PortDesc {
         put_zeros(buf, 4);
         self.hw_addr.emit(buf);
         put_zeros(buf, 2);
-        let mut end = self.name.len().min(OFP_MAX_PORT_NAME_LEN - 1);
-        while !self.name.is_char_boundary(end) {
-            end -= 1;
-        }
-        put_cstr(buf, &self.name[..end], OFP_MAX_PORT_NAME_LEN);
+        put_cstr(buf, &self.name, OFP_MAX_PORT_NAME_LEN);
         for v in [
             self.config,
             self.state,
@@ -176,11 +172,11 @@ mod tests {
     }
 
     #[test]
-    fn port_name_without_nul_uses_all_16_bytes_and_long_names_are_cut() {
+    fn port_name_without_nul_keeps_15_bytes_as_ovs_does() {
         let mut v = SAMPLE_BYTES;
         v[16..32].copy_from_slice(b"abcdefghijklmnop");
         let (_, p) = PortDesc::parse(&v).unwrap();
-        assert_eq!(p.name, "abcdefghijklmnop");
+        assert_eq!(p.name, "abcdefghijklmno");
         let mut buf = BytesMut::new();
         p.emit(&mut buf);
         assert_eq!(&buf[16..32], b"abcdefghijklmno\0");

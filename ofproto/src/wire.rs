@@ -90,18 +90,34 @@ pub fn patch_len(buf: &mut BytesMut, len_at: usize, start: usize) {
     buf[len_at..len_at + 2].copy_from_slice(&len.to_be_bytes());
 }
 
-/// Decodes a fixed-size NUL-padded string (e.g. `ofp_port.name`, DESC strings).
+/// Decodes a fixed-size NUL-padded string field (e.g. `ofp_port.name`, DESC
+/// strings): up to the first NUL, bytes that are not UTF-8 replaced. The
+/// result is normalized to what [`put_cstr`] writes back into a field of the
+/// same size (at most `len - 1` bytes, cut at a character boundary), so
+/// decode → encode → decode is stable even for malformed input.
 pub fn cstr(b: &[u8]) -> String {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    String::from_utf8_lossy(&b[..end]).into_owned()
+    let mut s = String::from_utf8_lossy(&b[..end]).into_owned();
+    s.truncate(floor_char_boundary(&s, b.len().saturating_sub(1)));
+    s
 }
 
-/// Encodes `s` into exactly `n` bytes, NUL-padded (truncated to leave a NUL).
+/// Encodes `s` into exactly `n` bytes, NUL-padded. A longer string is cut to
+/// `n - 1` bytes at a character boundary, so the field stays NUL-terminated
+/// UTF-8.
 pub fn put_cstr(buf: &mut BytesMut, s: &str, n: usize) {
-    let b = s.as_bytes();
-    let take = b.len().min(n.saturating_sub(1));
-    buf.put_slice(&b[..take]);
+    let take = floor_char_boundary(s, n.saturating_sub(1));
+    buf.put_slice(&s.as_bytes()[..take]);
     put_zeros(buf, n - take);
+}
+
+/// The largest index ≤ `max` that is a character boundary of `s`.
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
 }
 
 /// An Ethernet MAC address.
@@ -179,6 +195,22 @@ mod tests {
         assert_eq!(m.to_string(), "00:0a:0b:0c:0d:ff");
         assert!("00:11:22:33:44".parse::<MacAddr>().is_err());
         assert!("00:11:22:33:44:55:66".parse::<MacAddr>().is_err());
+    }
+
+    #[test]
+    fn cstr_is_stable_through_put_cstr() {
+        // Invalid UTF-8 grows when replaced (1 byte -> 3): the decoded form
+        // must still fit the field it came from.
+        let field = [0xe7, 0xa7, 0x81, 0xff, 0xff, 0xff, 0xff, 0xff];
+        let s = cstr(&field);
+        assert!(s.len() <= 7);
+        let mut buf = BytesMut::new();
+        put_cstr(&mut buf, &s, field.len());
+        assert_eq!(cstr(&buf), s);
+        // Multibyte characters are never split.
+        let mut buf = BytesMut::new();
+        put_cstr(&mut buf, "ポート", 8);
+        assert_eq!(&buf[..], "ポー".as_bytes().iter().chain(&[0, 0]).copied().collect::<Vec<_>>().as_slice());
     }
 
     #[test]
