@@ -2,8 +2,9 @@
 
 pub mod bridge;
 pub mod config;
+pub mod dataplane;
 pub mod ofconn;
-// pub mod cli; (enabled when ofproto::text lands)
+pub mod cli;
 pub mod packet;
 pub mod pipeline;
 pub mod port;
