@@ -1,2 +1,48 @@
 //! The OpenFlow pipeline: flow tables (priority classifiers), instructions,
 //! the action set, counters and timeouts.
+//!
+//! - [`classifier`]: tuple-space-search priority classifier over
+//!   [`FlowKey`](crate::packet::FlowKey)s, persistent so snapshots are cheap.
+//! - [`flow_table`]: one OpenFlow table — [`FlowEntry`], FLOW_MOD semantics
+//!   of OF1.3.5 §6.4 per table, timeouts.
+//! - [`tables`]: the [`Pipeline`] of 255 tables — FLOW_MOD validation and
+//!   dispatch (incl. `OFPTT_ALL`), flow/aggregate/table statistics, and
+//!   publication of immutable [`PipelineSnapshot`]s to the data plane.
+//!
+//! Time is [`Nanos`]: nanoseconds on the process-wide monotonic clock
+//! [`clock::now`]; the control plane passes `now` explicitly (tests use
+//! made-up times), the data plane stamps flow use with the same clock.
+
+pub mod classifier;
+pub mod flow_table;
+pub mod tables;
+
+pub use classifier::{Classifier, ClassifierSnapshot};
+pub use flow_table::{
+    FlowCounters, FlowEntry, FlowFilter, FlowModOutcome, FlowTable, RemovedFlow, TableCounters,
+};
+pub use tables::{Pipeline, PipelineConfig, PipelineSnapshot, SnapshotReader, TableSnapshot};
+
+/// Nanoseconds on the monotonic clock of [`clock::now`].
+pub type Nanos = u64;
+
+pub mod clock {
+    //! The monotonic clock flow timestamps use.
+    use super::Nanos;
+    use std::sync::OnceLock;
+    use std::time::Instant;
+
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+    /// Nanoseconds since the first call in this process (monotonic).
+    pub fn now() -> Nanos {
+        let epoch = *EPOCH.get_or_init(Instant::now);
+        Instant::now().duration_since(epoch).as_nanos() as Nanos
+    }
+}
+
+/// Nanoseconds per second.
+pub const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+#[cfg(test)]
+pub(crate) mod testutil;
