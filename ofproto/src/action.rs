@@ -22,7 +22,7 @@ use crate::oxm::{
     basic_field_payload_len, OxmField, OFPXMC_OPENFLOW_BASIC, OFPXMT_OFB_IN_PHY_PORT,
     OFPXMT_OFB_IN_PORT, OFPXMT_OFB_IPV6_EXTHDR, OFPXMT_OFB_METADATA,
 };
-use crate::wire::{fail, pad8, put_zeros, take_exact, take_struct, PResult};
+use crate::wire::{patch_len, fail, pad8, put_zeros, take_exact, take_struct, PResult};
 use bytes::{BufMut, Bytes, BytesMut};
 use nom::number::complete::{be_u16, be_u32, u8 as be_u8};
 
@@ -336,13 +336,13 @@ impl Action {
     }
 
     pub fn emit(&self, buf: &mut BytesMut) {
-        let len = self.wire_len();
-        // `len` is a u16 on the wire; only an experimenter blob or an OXM
-        // built in memory could exceed it, and that is a caller bug.
-        debug_assert!(len <= usize::from(u16::MAX), "action too long: {len} bytes");
+        // The length is patched in at the end: computing it first would walk
+        // a set_field's OXM twice (this is the FLOW_MOD encode hot path).
+        // It is a u16 on the wire; only an experimenter blob or an OXM built
+        // in memory could exceed it, and that is a caller bug.
         let start = buf.len();
         buf.put_u16(self.action_type());
-        buf.put_u16(len as u16);
+        buf.put_u16(0);
         match self {
             Action::Output { port, max_len } => {
                 buf.put_u32(*port);
@@ -369,7 +369,7 @@ impl Action {
             Action::SetQueue(id) | Action::Group(id) => buf.put_u32(*id),
             Action::SetField(field) => {
                 field.emit(buf);
-                put_zeros(buf, pad8(TL_LEN + field.wire_len()));
+                put_zeros(buf, pad8(buf.len() - start));
             }
             Action::Experimenter { experimenter, data } => {
                 buf.put_u32(*experimenter);
@@ -379,7 +379,7 @@ impl Action {
                 put_zeros(buf, pad8(OFP_ACTION_EXPERIMENTER_HEADER_SIZE + data.len()));
             }
         }
-        debug_assert_eq!(buf.len() - start, len);
+        patch_len(buf, start + 2, start);
     }
 
     /// Bytes on the wire, padding included (always a multiple of 8).
@@ -423,7 +423,9 @@ impl Action {
 
     /// Parses a whole action list (the slice holds exactly the list).
     pub fn parse_list(i: &[u8]) -> Result<Vec<Action>, WireError> {
-        let mut out = Vec::new();
+        // Every action is at least 8 bytes: the input (not a length
+        // field) bounds the capacity, and one allocation serves the list.
+        let mut out = Vec::with_capacity(i.len() / 8);
         let mut i = i;
         // Each successful parse consumes at least OFP_ACTION_HEADER_SIZE bytes,
         // so this terminates; a partial trailing action fails in `parse`.

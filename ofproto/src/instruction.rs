@@ -10,7 +10,7 @@
 
 use crate::action::Action;
 use crate::error::{WireError, OFPBIC_BAD_LEN, OFPBIC_UNKNOWN_INST, OFPBIC_UNSUP_INST};
-use crate::wire::{fail, pad8, put_zeros, take_exact, take_struct, PResult};
+use crate::wire::{patch_len, fail, pad8, put_zeros, take_exact, take_struct, PResult};
 use bytes::{BufMut, Bytes, BytesMut};
 use nom::number::complete::{be_u32, be_u64, u8 as be_u8};
 
@@ -172,16 +172,13 @@ impl Instruction {
     }
 
     pub fn emit(&self, buf: &mut BytesMut) {
-        let len = self.wire_len();
-        // `len` is a u16 on the wire; only an in-memory action list or
-        // experimenter blob could overflow it, and that is a caller bug.
-        debug_assert!(
-            len <= usize::from(u16::MAX),
-            "instruction too long: {len} bytes"
-        );
+        // The length is patched in at the end rather than computed first,
+        // which would walk every action (and its OXM) twice. It is a u16 on
+        // the wire; only an in-memory action list or experimenter blob could
+        // overflow it, and that is a caller bug.
         let start = buf.len();
         buf.put_u16(self.instruction_type());
-        buf.put_u16(len as u16);
+        buf.put_u16(0);
         match self {
             Instruction::GotoTable(table_id) => {
                 buf.put_u8(*table_id);
@@ -206,7 +203,7 @@ impl Instruction {
                 put_zeros(buf, pad8(OFP_INSTRUCTION_EXPERIMENTER_SIZE + data.len()));
             }
         }
-        debug_assert_eq!(buf.len() - start, len);
+        patch_len(buf, start + 2, start);
     }
 
     /// Bytes on the wire, padding included (always a multiple of 8).
@@ -239,7 +236,9 @@ impl Instruction {
 
     /// Parses a whole instruction list (the slice holds exactly the list).
     pub fn parse_list(i: &[u8]) -> Result<Vec<Instruction>, WireError> {
-        let mut out = Vec::new();
+        // Every instruction is at least 8 bytes: the input (not a length
+        // field) bounds the capacity, and one allocation serves the list.
+        let mut out = Vec::with_capacity(i.len() / 8);
         let mut i = i;
         // Each successful parse consumes at least MIN_INSTRUCTION_LEN bytes,
         // so this terminates; a partial trailing instruction fails in `parse`.

@@ -521,6 +521,14 @@ impl OxmField {
 // OXM TLV: parse and emit
 // ---------------------------------------------------------------------------
 
+/// The 32-bit OXM header: class(16) | field(7) | hasmask(1) | length(8).
+fn oxm_header(class: u16, field: u8, hasmask: bool, payload_len: usize) -> u32 {
+    (u32::from(class) << 16)
+        | (u32::from(field) << 9)
+        | (u32::from(hasmask) << 8)
+        | (payload_len as u32 & 0xff)
+}
+
 /// Human name of a TLV for error messages: `OXM eth_dst`, `OXM class 0x0001 field 31`.
 fn describe(class: u16, field: u8) -> String {
     match basic_field(field) {
@@ -574,11 +582,22 @@ impl OxmField {
     }
 
     pub fn emit(&self, buf: &mut BytesMut) {
-        buf.put_u32(self.oxm_header());
         match self {
-            OxmField::Raw(r) => buf.put_slice(&r.body),
+            OxmField::Raw(r) => {
+                buf.put_u32(oxm_header(r.class, r.field & 0x7f, r.hasmask, r.body.len()));
+                buf.put_slice(&r.body);
+            }
             _ => {
+                // Taken apart once: header and payload come from the same parts
+                // (this is the FLOW_MOD encode hot path).
                 if let Some(p) = self.parts() {
+                    let len = p.value.len * if p.mask.is_some() { 2 } else { 1 };
+                    buf.put_u32(oxm_header(
+                        OFPXMC_OPENFLOW_BASIC,
+                        p.field,
+                        p.mask.is_some(),
+                        len,
+                    ));
                     buf.put_slice(p.value.as_slice());
                     if let Some(m) = p.mask {
                         buf.put_slice(m.as_slice());
@@ -630,10 +649,12 @@ impl OxmField {
 
     /// The 32-bit OXM header: class(16) | field(7) | hasmask(1) | length(8).
     pub fn oxm_header(&self) -> u32 {
-        (u32::from(self.class()) << 16)
-            | (u32::from(self.field()) << 9)
-            | (u32::from(self.has_mask()) << 8)
-            | (self.payload_len() as u32 & 0xff)
+        oxm_header(
+            self.class(),
+            self.field(),
+            self.has_mask(),
+            self.payload_len(),
+        )
     }
 
     /// os-ken field name (`eth_dst`); `"raw"` for `Raw`, even of class 0x8000.
@@ -703,8 +724,10 @@ impl Match {
         let (rest, body) = take_exact(i, len, OFPBMC_BAD_LEN, "ofp_match")?;
         let (rest, _pad) = take_exact(rest, pad8(len), OFPBMC_BAD_LEN, "ofp_match padding")?;
 
-        let mut fields = Vec::new();
         let mut tlvs = &body[OFP_MATCH_HEADER_LEN..];
+        // A TLV is at least 5 bytes in practice (4 of header + a value); the
+        // bound comes from bytes we hold, not from a length field.
+        let mut fields = Vec::with_capacity(tlvs.len() / 5);
         // Each OxmField::parse consumes at least its 4-byte header or fails,
         // so this terminates.
         while !tlvs.is_empty() {
@@ -719,14 +742,15 @@ impl Match {
     /// 65535 bytes cannot be expressed (its length would wrap); no message can
     /// carry one anyway.
     pub fn emit(&self, buf: &mut BytesMut) {
-        let len = self.unpadded_len();
-        debug_assert!(len <= usize::from(u16::MAX), "ofp_match too long");
+        // Length patched in after the fields: one pass over them, not two.
+        let start = buf.len();
         buf.put_u16(OFPMT_OXM);
-        buf.put_u16(len as u16);
+        buf.put_u16(0);
         for f in &self.fields {
             f.emit(buf);
         }
-        put_zeros(buf, pad8(len));
+        crate::wire::patch_len(buf, start + 2, start);
+        put_zeros(buf, pad8(buf.len() - start));
     }
 
     /// Bytes on the wire including the padding to a multiple of 8.
