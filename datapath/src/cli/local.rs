@@ -1,6 +1,6 @@
 //! Verbs that need no switch: decoding and encoding only.
 
-use super::CliError;
+use super::{format, CliError};
 use bytes::BytesMut;
 use ofproto::codec::OfpCodec;
 use ofproto::print::{format_message, hex_dump, ofp_print as print_one, parse_hex};
@@ -14,7 +14,12 @@ pub fn ofp_print(input: &str) -> Result<String, CliError> {
     let bytes = match std::fs::read(input) {
         Ok(b) => match std::str::from_utf8(&b) {
             // A file of hex text (as ovs-ofctl users keep them) or raw bytes.
-            Ok(t) if t.trim().bytes().all(|c| c.is_ascii_hexdigit() || c.is_ascii_whitespace() || c == b':') && !t.trim().is_empty() => {
+            Ok(t)
+                if t.trim()
+                    .bytes()
+                    .all(|c| c.is_ascii_hexdigit() || c.is_ascii_whitespace() || c == b':')
+                    && !t.trim().is_empty() =>
+            {
                 parse_hex(t).map_err(|e| CliError::Usage(format!("{input}: {e}")))?
             }
             _ => b,
@@ -32,7 +37,7 @@ pub fn ofp_print(input: &str) -> Result<String, CliError> {
     loop {
         match codec.decode(&mut buf) {
             Ok(Some(frame)) => {
-                out += &print_one(&frame.raw);
+                out += &print_frame(&frame.raw);
                 out.push('\n');
             }
             Ok(None) => break,
@@ -52,16 +57,47 @@ pub fn ofp_print(input: &str) -> Result<String, CliError> {
     Ok(out)
 }
 
+/// One message as ovs-ofctl prints it: the replies `show`/`dump-ports`/
+/// `dump-ports-desc`/`dump-tables` print go through the same formatting as
+/// those verbs (`super::format`, which follows ovs-ofctl 3.1 where
+/// `ofproto::print` does not yet); the rest through `ofproto::print`.
+fn print_frame(raw: &[u8]) -> String {
+    use ofproto::multipart::{MultipartReply, MultipartReplyBody as Rep};
+    if raw.first() != Some(&OFP_VERSION) {
+        return print_one(raw);
+    }
+    let Ok((xid, msg)) = Message::decode(raw) else {
+        return print_one(raw);
+    };
+    match msg {
+        Message::FeaturesReply(f) => format::features_reply(xid, &f),
+        Message::MultipartReply(MultipartReply { flags, body }) => {
+            let more = flags & ofproto::consts::OFPMPF_REPLY_MORE != 0;
+            match body {
+                Rep::PortDesc(p) => format::port_desc_reply(xid, more, &p),
+                Rep::PortStats(p) => format::port_stats_reply(xid, more, &p),
+                Rep::Table(t) => format::table_stats_reply(xid, more, &t),
+                _ => print_one(raw),
+            }
+        }
+        _ => print_one(raw),
+    }
+}
+
 fn flow_mod_text(fm: ofproto::message::FlowMod) -> String {
     let msg = Message::FlowMod(fm);
     let wire = msg.encode_to_vec(1);
-    format!("{}\n{}", format_message(OFP_VERSION, 1, &msg), hex_dump(&wire))
+    format!(
+        "{}\n{}",
+        format_message(OFP_VERSION, 1, &msg),
+        hex_dump(&wire)
+    )
 }
 
 /// `parse-flow FLOW`: the FLOW_MOD ovs-ofctl would send for it.
 pub fn parse_flow(flow: &str) -> Result<String, CliError> {
-    let fm = text::parse_flow(flow, FlowCommand::Add)
-        .map_err(|e| CliError::Usage(format!("{e}")))?;
+    let fm =
+        text::parse_flow(flow, FlowCommand::Add).map_err(|e| CliError::Usage(format!("{e}")))?;
     Ok(flow_mod_text(fm))
 }
 
@@ -76,7 +112,30 @@ pub fn parse_flows(file: &str) -> Result<String, CliError> {
         content = std::fs::read_to_string(file)
             .map_err(|e| CliError::Usage(format!("cannot read {file}: {e}")))?;
     }
-    let flows = text::parse_flows_file(&content)
-        .map_err(|e| CliError::Usage(format!("{file}: {e}")))?;
+    let flows =
+        text::parse_flows_file(&content).map_err(|e| CliError::Usage(format!("{file}: {e}")))?;
     Ok(flows.into_iter().map(flow_mod_text).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ofp_print_shows_stats_replies_as_ovs_ofctl() {
+        // OFPST_TABLE reply, one table; `ovs-ofctl ofp-print` of the same hex.
+        let out = ofp_print(
+            "04130028000000020003000000000000000000000000000100000000000000020000000000000003",
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "OFPST_TABLE reply (OF1.3) (xid=0x2):\n  table 0:\n    active=1, lookup=2, matched=3\n"
+        );
+        // Everything else still goes through ofproto::print.
+        assert_eq!(
+            ofp_print("0414000800000007").unwrap(),
+            "OFPT_BARRIER_REQUEST (OF1.3) (xid=0x7):\n"
+        );
+    }
 }
