@@ -2,6 +2,7 @@
 
 pub mod bridge;
 pub mod config;
+pub mod daemon;
 pub mod dataplane;
 pub mod ofconn;
 pub mod cli;

@@ -1,0 +1,364 @@
+//! Multipart replies: splitting long lists over several messages with
+//! `OFPMPF_REPLY_MORE`, and the fixed answers (DESC, TABLE_FEATURES).
+
+use bytes::BytesMut;
+use ofproto::action::*;
+use ofproto::consts::*;
+use ofproto::instruction::{
+    Instruction, OFPIT_APPLY_ACTIONS, OFPIT_CLEAR_ACTIONS, OFPIT_GOTO_TABLE, OFPIT_WRITE_ACTIONS,
+    OFPIT_WRITE_METADATA,
+};
+use ofproto::multipart::{
+    ActionId, Desc, FlowStats, InstructionId, MultipartReply, MultipartReplyBody, OxmId,
+    TableFeatureProp, TableFeatures, OFP_FLOW_STATS_FIXED_LEN, OFP_MULTIPART_HEADER_LEN,
+};
+use ofproto::oxm::*;
+use ofproto::Message;
+
+/// Tables we advertise (FEATURES_REPLY `n_tables`, TABLE_FEATURES, TABLE
+/// stats): 0..=253, as OVS does. The pipeline holds table 254 too; it is
+/// usable but not advertised (OVS keeps it internal).
+pub const N_TABLES_ADVERTISED: u8 = 254;
+
+/// Largest body of one multipart reply: 65535 bytes minus the OpenFlow and
+/// multipart headers.
+pub const MAX_REPLY_BODY: usize = 0xffff - 8 - OFP_MULTIPART_HEADER_LEN;
+
+/// Splits `items` into chunks whose sizes add up to at most `max` each (an
+/// item larger than `max` goes alone). Always at least one chunk, possibly
+/// empty.
+pub fn split_by_size<T>(items: Vec<T>, size: impl Fn(&T) -> usize, max: usize) -> Vec<Vec<T>> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    let mut cur_len = 0;
+    for it in items {
+        let n = size(&it);
+        if !cur.is_empty() && cur_len + n > max {
+            out.push(std::mem::take(&mut cur));
+            cur_len = 0;
+        }
+        cur_len += n;
+        cur.push(it);
+    }
+    out.push(cur);
+    out
+}
+
+/// One MULTIPART_REPLY per chunk, all but the last with REPLY_MORE.
+pub fn replies<T>(
+    items: Vec<T>,
+    size: impl Fn(&T) -> usize,
+    wrap: impl Fn(Vec<T>) -> MultipartReplyBody,
+) -> Vec<Message> {
+    let chunks = split_by_size(items, size, MAX_REPLY_BODY);
+    let last = chunks.len() - 1;
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            Message::MultipartReply(MultipartReply {
+                flags: if i < last { OFPMPF_REPLY_MORE } else { 0 },
+                body: wrap(c),
+            })
+        })
+        .collect()
+}
+
+/// Encoded size of one `ofp_flow_stats`.
+pub fn flow_stats_len(f: &FlowStats) -> usize {
+    OFP_FLOW_STATS_FIXED_LEN + f.match_.wire_len() + Instruction::list_wire_len(&f.instructions)
+}
+
+/// Encoded size of one `ofp_table_features`.
+pub fn table_features_len(t: &TableFeatures) -> usize {
+    let mut b = BytesMut::new();
+    t.emit(&mut b);
+    b.len()
+}
+
+/// OFPMP_DESC.
+pub fn desc(bridge: &str) -> Desc {
+    Desc {
+        mfr_desc: "tapflow".into(),
+        hw_desc: "tapflow userspace datapath".into(),
+        sw_desc: env!("CARGO_PKG_VERSION").into(),
+        serial_num: "None".into(),
+        dp_desc: bridge.into(),
+    }
+}
+
+/// Basic fields set_field may write (all but the pipeline fields in_port,
+/// in_phy_port, metadata and ipv6_exthdr, which OF1.3 makes read-only).
+pub fn settable(field: u8) -> bool {
+    !matches!(
+        field,
+        OFPXMT_OFB_IN_PORT | OFPXMT_OFB_IN_PHY_PORT | OFPXMT_OFB_METADATA | OFPXMT_OFB_IPV6_EXTHDR
+    )
+}
+
+fn oxm_id(f: &BasicField, masked: bool) -> OxmId {
+    let len = if masked { 2 * f.len } else { f.len };
+    OxmId::new(OFPXMC_OPENFLOW_BASIC, f.field, masked, len as u8)
+}
+
+/// Actions the datapath executes (everything OF1.3 has but group, which
+/// comes with the group table).
+pub const SUPPORTED_ACTIONS: &[u16] = &[
+    OFPAT_OUTPUT,
+    OFPAT_COPY_TTL_OUT,
+    OFPAT_COPY_TTL_IN,
+    OFPAT_SET_MPLS_TTL,
+    OFPAT_DEC_MPLS_TTL,
+    OFPAT_PUSH_VLAN,
+    OFPAT_POP_VLAN,
+    OFPAT_PUSH_MPLS,
+    OFPAT_POP_MPLS,
+    OFPAT_SET_QUEUE,
+    OFPAT_SET_NW_TTL,
+    OFPAT_DEC_NW_TTL,
+    OFPAT_SET_FIELD,
+    OFPAT_PUSH_PBB,
+    OFPAT_POP_PBB,
+];
+
+/// OFPMP_TABLE_FEATURES for tables 0..N_TABLES_ADVERTISED: every required
+/// property (instructions, next_tables, write/apply actions, match,
+/// wildcards, write/apply setfield) and the `_MISS` variants, equal to the
+/// regular ones (the table-miss entry can do what any entry can).
+pub fn table_features(max_entries: u32) -> Vec<TableFeatures> {
+    let matchable: Vec<OxmId> = BASIC_FIELDS.iter().map(|f| oxm_id(f, f.maskable)).collect();
+    let wildcards: Vec<OxmId> = BASIC_FIELDS.iter().map(|f| oxm_id(f, false)).collect();
+    let setfield: Vec<OxmId> = BASIC_FIELDS
+        .iter()
+        .filter(|f| settable(f.field))
+        .map(|f| oxm_id(f, false))
+        .collect();
+    let actions: Vec<ActionId> = SUPPORTED_ACTIONS
+        .iter()
+        .map(|&t| ActionId::new(t))
+        .collect();
+    (0..N_TABLES_ADVERTISED)
+        .map(|id| {
+            let last = id + 1 == N_TABLES_ADVERTISED;
+            let mut inst = Vec::new();
+            if !last {
+                inst.push(InstructionId::new(OFPIT_GOTO_TABLE));
+            }
+            for t in [
+                OFPIT_WRITE_METADATA,
+                OFPIT_WRITE_ACTIONS,
+                OFPIT_APPLY_ACTIONS,
+                OFPIT_CLEAR_ACTIONS,
+            ] {
+                inst.push(InstructionId::new(t));
+            }
+            let next: Vec<u8> = (id + 1..N_TABLES_ADVERTISED).collect();
+            use TableFeatureProp as P;
+            TableFeatures {
+                table_id: id,
+                // As OVS names its tables.
+                name: if id == 0 {
+                    "classifier".into()
+                } else {
+                    format!("table{id}")
+                },
+                metadata_match: u64::MAX,
+                metadata_write: u64::MAX,
+                config: 0,
+                max_entries,
+                properties: vec![
+                    P::Instructions(inst.clone()),
+                    P::InstructionsMiss(inst),
+                    P::NextTables(next.clone()),
+                    P::NextTablesMiss(next),
+                    P::WriteActions(actions.clone()),
+                    P::WriteActionsMiss(actions.clone()),
+                    P::ApplyActions(actions.clone()),
+                    P::ApplyActionsMiss(actions.clone()),
+                    P::Match(matchable.clone()),
+                    P::Wildcards(wildcards.clone()),
+                    P::WriteSetfield(setfield.clone()),
+                    P::WriteSetfieldMiss(setfield.clone()),
+                    P::ApplySetfield(setfield.clone()),
+                    P::ApplySetfieldMiss(setfield.clone()),
+                ],
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ofproto::multipart::*;
+
+    #[test]
+    fn split_respects_the_budget_and_keeps_order() {
+        let v: Vec<usize> = (0..10).collect();
+        let c = split_by_size(v, |_| 30, 100);
+        assert_eq!(
+            c,
+            vec![vec![0, 1, 2], vec![3, 4, 5], vec![6, 7, 8], vec![9]]
+        );
+        let c = split_by_size(Vec::<u8>::new(), |_| 1, 10);
+        assert_eq!(c, vec![Vec::<u8>::new()]);
+        // An oversized item goes alone rather than vanishing.
+        let c = split_by_size(vec![5, 500, 5], |n| *n, 100);
+        assert_eq!(c, vec![vec![5], vec![500], vec![5]]);
+    }
+
+    fn decode(m: &Message) -> (u16, MultipartReplyBody, usize) {
+        let bytes = m.encode_to_vec(7);
+        let (_, back) = Message::decode(&bytes).unwrap();
+        match back {
+            Message::MultipartReply(r) => (r.flags, r.body, bytes.len()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn flow_stats_len_is_the_encoded_length() {
+        let fm = ofproto::text::parse_flow(
+            "table=3,priority=7,tcp,nw_dst=10.0.0.0/8,tp_dst=80 actions=set_field:1->tcp_dst,output:2,goto_table:9",
+            ofproto::text::FlowCommand::Add,
+        )
+        .unwrap();
+        let fs = FlowStats {
+            table_id: fm.table_id,
+            duration_sec: 1,
+            duration_nsec: 2,
+            priority: fm.priority,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            flags: 0,
+            cookie: 0,
+            packet_count: 0,
+            byte_count: 0,
+            match_: fm.match_,
+            instructions: fm.instructions,
+        };
+        let msgs = replies(vec![fs.clone()], flow_stats_len, MultipartReplyBody::Flow);
+        let (_, _, n) = decode(&msgs[0]);
+        assert_eq!(n, 16 + flow_stats_len(&fs));
+    }
+
+    #[test]
+    fn many_flows_split_into_replies_under_64k_with_more_flags() {
+        let fm = ofproto::text::parse_flow(
+            "priority=100,arp,arp_tpa=10.10.10.12 actions=output:2",
+            ofproto::text::FlowCommand::Add,
+        )
+        .unwrap();
+        let one = FlowStats {
+            table_id: 0,
+            duration_sec: 0,
+            duration_nsec: 0,
+            priority: 100,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            flags: 0,
+            cookie: 0,
+            packet_count: 0,
+            byte_count: 0,
+            match_: fm.match_,
+            instructions: fm.instructions,
+        };
+        let n = 5000;
+        let msgs = replies(vec![one; n], flow_stats_len, MultipartReplyBody::Flow);
+        assert!(msgs.len() > 1);
+        let mut total = 0;
+        for (i, m) in msgs.iter().enumerate() {
+            let (flags, body, len) = decode(m);
+            assert!(len <= 0xffff);
+            let more = i + 1 < msgs.len();
+            assert_eq!(flags & OFPMPF_REPLY_MORE != 0, more);
+            match body {
+                MultipartReplyBody::Flow(v) => total += v.len(),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(total, n);
+    }
+
+    #[test]
+    fn table_features_have_every_required_property_for_every_table() {
+        let tf = table_features(1 << 20);
+        let msgs = replies(tf, table_features_len, MultipartReplyBody::TableFeatures);
+        assert!(msgs.len() > 1, "one reply cannot hold 254 tables");
+        let mut tables = Vec::new();
+        for (i, m) in msgs.iter().enumerate() {
+            let (flags, body, len) = decode(m);
+            assert!(len <= 0xffff);
+            assert_eq!(flags & OFPMPF_REPLY_MORE != 0, i + 1 < msgs.len());
+            match body {
+                MultipartReplyBody::TableFeatures(v) => tables.extend(v),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(tables.len(), usize::from(N_TABLES_ADVERTISED));
+        for (i, t) in tables.iter().enumerate() {
+            assert_eq!(usize::from(t.table_id), i);
+            let types: Vec<u16> = t.properties.iter().map(|p| p.prop_type()).collect();
+            for required in [
+                OFPTFPT_INSTRUCTIONS,
+                OFPTFPT_NEXT_TABLES,
+                OFPTFPT_WRITE_ACTIONS,
+                OFPTFPT_APPLY_ACTIONS,
+                OFPTFPT_MATCH,
+                OFPTFPT_WILDCARDS,
+                OFPTFPT_WRITE_SETFIELD,
+                OFPTFPT_APPLY_SETFIELD,
+            ] {
+                assert!(types.contains(&required), "table {i} lacks {required}");
+            }
+            let get = |ty: u16| t.properties.iter().find(|p| p.prop_type() == ty).unwrap();
+            use TableFeatureProp as P;
+            match (get(OFPTFPT_INSTRUCTIONS), get(OFPTFPT_INSTRUCTIONS_MISS)) {
+                (P::Instructions(a), P::InstructionsMiss(b)) => {
+                    assert_eq!(a, b);
+                    let goto = a.iter().any(|x| x.ty == OFPIT_GOTO_TABLE);
+                    assert_eq!(goto, i + 1 < tables.len(), "table {i}");
+                }
+                other => panic!("{other:?}"),
+            }
+            match (get(OFPTFPT_NEXT_TABLES), get(OFPTFPT_NEXT_TABLES_MISS)) {
+                (P::NextTables(a), P::NextTablesMiss(b)) => {
+                    assert_eq!(a, b);
+                    assert_eq!(
+                        a.first().copied(),
+                        (i + 1 < tables.len()).then_some(i as u8 + 1)
+                    );
+                }
+                other => panic!("{other:?}"),
+            }
+            match (get(OFPTFPT_MATCH), get(OFPTFPT_WILDCARDS)) {
+                (P::Match(m), P::Wildcards(w)) => {
+                    assert_eq!(m.len(), BASIC_FIELD_COUNT);
+                    assert_eq!(w.len(), BASIC_FIELD_COUNT);
+                    let ipv4 = m.iter().find(|o| o.field() == OFPXMT_OFB_IPV4_DST).unwrap();
+                    assert!(ipv4.hasmask() && ipv4.length() == 8);
+                }
+                other => panic!("{other:?}"),
+            }
+            match (
+                get(OFPTFPT_APPLY_SETFIELD),
+                get(OFPTFPT_WRITE_SETFIELD_MISS),
+            ) {
+                (P::ApplySetfield(a), P::WriteSetfieldMiss(b)) => {
+                    assert_eq!(a, b);
+                    assert!(!a.iter().any(|o| o.field() == OFPXMT_OFB_IN_PORT));
+                    assert!(a.iter().any(|o| o.field() == OFPXMT_OFB_ETH_DST));
+                }
+                other => panic!("{other:?}"),
+            }
+            match (get(OFPTFPT_APPLY_ACTIONS), get(OFPTFPT_WRITE_ACTIONS_MISS)) {
+                (P::ApplyActions(a), P::WriteActionsMiss(b)) => {
+                    assert_eq!(a, b);
+                    assert!(a.iter().any(|x| x.ty == OFPAT_OUTPUT));
+                    assert!(!a.iter().any(|x| x.ty == OFPAT_GROUP));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
