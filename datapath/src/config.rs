@@ -477,9 +477,11 @@ mod tests {
             ports = ["tap1:1"]
             listen = ["ptcp:6653"]
         "#;
-        let mut f = BridgeFlags::default();
-        f.fail_mode = Some("standalone".into());
-        f.ports = vec!["tap9:9".into()];
+        let f = BridgeFlags {
+            fail_mode: Some("standalone".into()),
+            ports: vec!["tap9:9".into()],
+            ..Default::default()
+        };
         let c = DaemonConfig::load(Some(("t.toml", toml)), &f).unwrap();
         assert_eq!(c.rundir, PathBuf::from("/tmp/tf"));
         let b = &c.bridges[0];

@@ -1,6 +1,6 @@
 //! Verbs that need no switch: decoding and encoding only.
 
-use super::{format, CliError};
+use super::CliError;
 use bytes::BytesMut;
 use ofproto::codec::OfpCodec;
 use ofproto::print::{format_message, hex_dump, ofp_print as print_one, parse_hex};
@@ -9,7 +9,8 @@ use ofproto::{Message, OFP_VERSION};
 use std::io::Read;
 use tokio_util::codec::Decoder;
 
-/// `ofp-print HEX|FILE`: every message in the input, one after another.
+/// `ofp-print HEX|FILE`: every message in the input, one after another,
+/// each as `ofproto::print` (ovs-ofctl's `ofp-print` text) prints it.
 pub fn ofp_print(input: &str) -> Result<String, CliError> {
     let bytes = match std::fs::read(input) {
         Ok(b) => match std::str::from_utf8(&b) {
@@ -37,7 +38,7 @@ pub fn ofp_print(input: &str) -> Result<String, CliError> {
     loop {
         match codec.decode(&mut buf) {
             Ok(Some(frame)) => {
-                out += &print_frame(&frame.raw);
+                out += &print_one(&frame.raw);
                 out.push('\n');
             }
             Ok(None) => break,
@@ -49,39 +50,12 @@ pub fn ofp_print(input: &str) -> Result<String, CliError> {
         }
     }
     if !buf.is_empty() {
-        // Whatever is left is shorter than its header says: print it anyway,
-        // the decoder explains what is missing.
+        // Whatever is left is shorter than its header says: printed as
+        // ovs-ofctl does, `(***truncated to N bytes from M***)` and a dump.
         out += &print_one(&buf);
         out.push('\n');
     }
     Ok(out)
-}
-
-/// One message as ovs-ofctl prints it: the replies `show`/`dump-ports`/
-/// `dump-ports-desc`/`dump-tables` print go through the same formatting as
-/// those verbs (`super::format`, which follows ovs-ofctl 3.1 where
-/// `ofproto::print` does not yet); the rest through `ofproto::print`.
-fn print_frame(raw: &[u8]) -> String {
-    use ofproto::multipart::{MultipartReply, MultipartReplyBody as Rep};
-    if raw.first() != Some(&OFP_VERSION) {
-        return print_one(raw);
-    }
-    let Ok((xid, msg)) = Message::decode(raw) else {
-        return print_one(raw);
-    };
-    match msg {
-        Message::FeaturesReply(f) => format::features_reply(xid, &f),
-        Message::MultipartReply(MultipartReply { flags, body }) => {
-            let more = flags & ofproto::consts::OFPMPF_REPLY_MORE != 0;
-            match body {
-                Rep::PortDesc(p) => format::port_desc_reply(xid, more, &p),
-                Rep::PortStats(p) => format::port_stats_reply(xid, more, &p),
-                Rep::Table(t) => format::table_stats_reply(xid, more, &t),
-                _ => print_one(raw),
-            }
-        }
-        _ => print_one(raw),
-    }
 }
 
 fn flow_mod_text(fm: ofproto::message::FlowMod) -> String {

@@ -22,7 +22,6 @@
 //! error (bad option, bad flow syntax, unknown verb).
 
 mod ctl;
-mod format;
 mod local;
 mod openflow;
 mod sort;

@@ -18,7 +18,6 @@
 //!   connection for some requests, e.g. `show`'s GET_CONFIG, so its xids
 //!   can be one higher).
 
-use super::format;
 use super::sort::sort_flows;
 use super::target::{connect_error, resolve};
 use super::{output_error, CliError, Options};
@@ -205,10 +204,7 @@ pub fn show(o: &Options, target: &str, out: &mut dyn Write) -> Result<(), CliErr
     let mut s = Session::open(o, target)?;
     let (xid, r) = s.transact(Message::FeaturesRequest)?;
     for m in r {
-        match m {
-            Message::FeaturesReply(f) => emit(out, &format::features_reply(xid, &f))?,
-            m => emit(out, &print_msg(xid, &m))?,
-        }
+        emit(out, &print_msg(xid, &m))?;
     }
     port_desc(&mut s, None, out)?;
     let (xid, r) = s.transact(Message::GetConfigRequest)?;
@@ -220,17 +216,19 @@ pub fn show(o: &Options, target: &str, out: &mut dyn Write) -> Result<(), CliErr
 
 fn port_desc(s: &mut Session, only: Option<u32>, out: &mut dyn Write) -> Result<(), CliError> {
     let (xid, r) = s.transact(mp(Req::PortDesc))?;
-    for (more, body) in parts(r) {
-        match body {
-            Ok(Rep::PortDesc(mut ports)) => {
-                if let Some(p) = only {
-                    ports.retain(|d| d.port_no == p);
-                }
-                emit(out, &format::port_desc_reply(xid, more, &ports))?
-            }
-            Ok(other) => emit(out, &unexpected(xid, more, other))?,
-            Err(m) => emit(out, &print_msg(xid, &m))?,
+    for mut m in r {
+        // One port: the others are dropped from each part before printing.
+        if let (
+            Some(p),
+            Message::MultipartReply(MultipartReply {
+                body: Rep::PortDesc(ports),
+                ..
+            }),
+        ) = (only, &mut m)
+        {
+            ports.retain(|d| d.port_no == p);
         }
+        emit(out, &print_msg(xid, &m))?;
     }
     Ok(())
 }
@@ -283,12 +281,8 @@ pub fn dump_ports(
         None => OFPP_ANY,
     };
     let (xid, r) = s.transact(mp(Req::PortStats(PortStatsRequest { port_no })))?;
-    for (more, body) in parts(r) {
-        match body {
-            Ok(Rep::PortStats(ports)) => emit(out, &format::port_stats_reply(xid, more, &ports))?,
-            Ok(other) => emit(out, &unexpected(xid, more, other))?,
-            Err(m) => emit(out, &print_msg(xid, &m))?,
-        }
+    for m in r {
+        emit(out, &print_msg(xid, &m))?;
     }
     Ok(())
 }
@@ -297,12 +291,8 @@ pub fn dump_ports(
 pub fn dump_tables(o: &Options, target: &str, out: &mut dyn Write) -> Result<(), CliError> {
     let mut s = Session::open(o, target)?;
     let (xid, r) = s.transact(mp(Req::Table))?;
-    for (more, body) in parts(r) {
-        match body {
-            Ok(Rep::Table(t)) => emit(out, &format::table_stats_reply(xid, more, &t))?,
-            Ok(other) => emit(out, &unexpected(xid, more, other))?,
-            Err(m) => emit(out, &print_msg(xid, &m))?,
-        }
+    for m in r {
+        emit(out, &print_msg(xid, &m))?;
     }
     Ok(())
 }
