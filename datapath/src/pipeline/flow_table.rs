@@ -38,10 +38,11 @@ pub const OFPFF_ALL: u16 = OFPFF_SEND_FLOW_REM
     | OFPFF_NO_PKT_COUNTS
     | OFPFF_NO_BYT_COUNTS;
 
-/// The flags an entry keeps (and flow stats report); `OFPFF_CHECK_OVERLAP`
-/// and `OFPFF_RESET_COUNTS` only modify the FLOW_MOD that carries them (as
-/// in Open vSwitch, whose dump-flows output ours must equal).
-pub const OFPFF_STATE: u16 = OFPFF_SEND_FLOW_REM | OFPFF_NO_PKT_COUNTS | OFPFF_NO_BYT_COUNTS;
+/// The flags an entry keeps and flow stats report: all five OF1.3 flags.
+/// `OFPFF_CHECK_OVERLAP` and `OFPFF_RESET_COUNTS` act on the FLOW_MOD that
+/// carries them, but Open vSwitch 3.1 (whose dump-flows output ours must
+/// equal) still stores and reports them, so we do too.
+pub const OFPFF_STATE: u16 = OFPFF_ALL;
 
 /// Default `max_entries` of a table.
 pub const DEFAULT_MAX_ENTRIES: usize = 1 << 20;
@@ -134,7 +135,7 @@ pub struct FlowEntry {
     pub instructions: Vec<Instruction>,
     pub idle_timeout: u16,
     pub hard_timeout: u16,
-    /// The ADD's `OFPFF_*` flags, [`OFPFF_STATE`] bits only.
+    /// The ADD's `OFPFF_*` flags ([`OFPFF_STATE`]).
     pub flags: u16,
     /// When the entry was added (duration counts from here).
     pub installed: Nanos,

@@ -116,6 +116,11 @@ pub(crate) struct FlowMatch {
     /// TCP/UDP/SCTP port, or ICMP type (src) and code (dst).
     pub tp_src: Option<u16>,
     pub tp_dst: Option<u16>,
+    /// Masks on L4 ports: not an OF1.3 feature (the spec makes ports
+    /// unmaskable), but OVS sends and prints them, so a match read from an
+    /// OVS switch shows them as OVS does (`tp_src=0x400/0xfc00`).
+    pub tp_src_mask: Option<u16>,
+    pub tp_dst_mask: Option<u16>,
     /// ARP SHA, or ND SLL.
     pub arp_sha: Option<(MacAddr, MacAddr)>,
     /// ARP THA, or ND TLL.
@@ -869,10 +874,35 @@ impl FlowMatch {
                 OxmField::PbbIsid(v, mk) => m.pbb_isid = u_opt(*v, mk.unwrap_or(0xff_ffff)),
                 OxmField::TunnelId(v, mk) => m.tun_id = u_opt(*v, mk.unwrap_or(u64::MAX)),
                 OxmField::Ipv6Exthdr(v, mk) => m.ipv6_exthdr = u_opt(*v, mk.unwrap_or(0x1ff)),
-                OxmField::Raw(r) => m.raw.push(r.clone()),
+                OxmField::Raw(r) => {
+                    if !m.take_masked_port(r) {
+                        m.raw.push(r.clone())
+                    }
+                }
             }
         }
         m
+    }
+
+    /// A masked TCP/UDP/SCTP port (an OVS extension that arrives as a raw
+    /// basic-class OXM): kept as `tp_src`/`tp_dst` with its mask.
+    fn take_masked_port(&mut self, r: &OxmRaw) -> bool {
+        use crate::oxm::*;
+        if r.class != OFPXMC_OPENFLOW_BASIC || !r.hasmask || r.body.len() != 4 {
+            return false;
+        }
+        let v = u16::from_be_bytes([r.body[0], r.body[1]]);
+        let mk = u16::from_be_bytes([r.body[2], r.body[3]]);
+        match r.field & 0x7f {
+            OFPXMT_OFB_TCP_SRC | OFPXMT_OFB_UDP_SRC | OFPXMT_OFB_SCTP_SRC => {
+                (self.tp_src, self.tp_src_mask) = (Some(v), Some(mk))
+            }
+            OFPXMT_OFB_TCP_DST | OFPXMT_OFB_UDP_DST | OFPXMT_OFB_SCTP_DST => {
+                (self.tp_dst, self.tp_dst_mask) = (Some(v), Some(mk))
+            }
+            _ => return false,
+        }
+        true
     }
 
     /// The shorthand for `dl_type`/`nw_proto`, and whether it consumed `nw_proto`.
@@ -984,11 +1014,15 @@ impl FlowMatch {
         } else {
             ("tp_src", "tp_dst")
         };
-        if let Some(p) = self.tp_src {
-            f.push(format!("{ts}={p}"));
-        }
-        if let Some(p) = self.tp_dst {
-            f.push(format!("{td}={p}"));
+        for (name, port, mask) in [
+            (ts, self.tp_src, self.tp_src_mask),
+            (td, self.tp_dst, self.tp_dst_mask),
+        ] {
+            match (port, mask) {
+                (Some(p), Some(m)) if m != u16::MAX => f.push(format!("{name}={p:#x}/{m:#x}")),
+                (Some(p), _) => f.push(format!("{name}={p}")),
+                (None, _) => {}
+            }
         }
         if let Some((v, m)) = self.nd_target {
             f.push(format!("nd_target={}", fmt_ipv6_masked(v, m)));
@@ -1123,6 +1157,22 @@ mod tests {
     // Expected strings below are what `ovs-ofctl -O OpenFlow13 parse-flow`
     // (Open vSwitch 3.1) printed for the same input, and the OXM lists what it
     // put on the wire (captured from `ovs-ofctl add-flow` against a fake switch).
+
+    #[test]
+    fn masked_ports_from_ovs_print_as_ovs_does() {
+        use crate::oxm::{OxmRaw, OFPXMC_OPENFLOW_BASIC, OFPXMT_OFB_TCP_SRC};
+        let m = Match::new(vec![
+            OxmField::EthType(0x0800),
+            OxmField::IpProto(6),
+            OxmField::Raw(OxmRaw {
+                class: OFPXMC_OPENFLOW_BASIC,
+                field: OFPXMT_OFB_TCP_SRC,
+                hasmask: true,
+                body: bytes::Bytes::from_static(&[0x04, 0x00, 0xfc, 0x00]),
+            }),
+        ]);
+        assert_eq!(format_match(&m), "tcp,tp_src=0x400/0xfc00");
+    }
 
     #[test]
     fn seed_flows_fold_into_shorthands() {

@@ -120,16 +120,17 @@ fn flow_mod_add_identical_with_reset_counts_starts_from_zero() {
 }
 
 #[test]
-fn entries_keep_only_state_flags() {
+fn entries_keep_and_report_every_flag_as_ovs_does() {
     let mut p = pipeline();
     let f = with(add(0, 10, vec![in_port(1)], vec![]), |f| {
         f.flags =
             OFPFF_SEND_FLOW_REM | OFPFF_CHECK_OVERLAP | OFPFF_RESET_COUNTS | OFPFF_NO_PKT_COUNTS
     });
     let e = p.apply_flow_mod(&f, 0).unwrap().added.unwrap();
-    assert_eq!(e.flags, OFPFF_SEND_FLOW_REM | OFPFF_NO_PKT_COUNTS);
+    let all = OFPFF_SEND_FLOW_REM | OFPFF_CHECK_OVERLAP | OFPFF_RESET_COUNTS | OFPFF_NO_PKT_COUNTS;
+    assert_eq!(e.flags, all);
     let st = p.flow_stats(&FlowStatsRequest::default(), 0).unwrap();
-    assert_eq!(st[0].flags, OFPFF_SEND_FLOW_REM | OFPFF_NO_PKT_COUNTS);
+    assert_eq!(st[0].flags, all);
 }
 
 #[test]
