@@ -7,6 +7,7 @@
 //! rundir = "/run/tapflow"        # sockets: BRIDGE.mgmt, tapflowd.ctl
 //! statedir = "/var/lib/tapflow"  # ports remembered across restarts
 //! metrics = "127.0.0.1:9310"     # Prometheus /metrics
+//! metrics_flows = ["cookie=0x10/0xff", "table=3"]  # per-flow series (opt-in)
 //!
 //! [[bridge]]
 //! name = "br0"
@@ -183,6 +184,8 @@ pub struct DaemonConfig {
     pub rundir: PathBuf,
     pub statedir: PathBuf,
     pub metrics: Option<String>,
+    /// Flows with per-flow metrics (`--metrics-flows`; none by default).
+    pub metrics_flows: Vec<crate::metrics::FlowSpec>,
     pub bridges: Vec<BridgeConfig>,
 }
 
@@ -194,6 +197,8 @@ struct FileConfig {
     rundir: Option<PathBuf>,
     statedir: Option<PathBuf>,
     metrics: Option<String>,
+    #[serde(default)]
+    metrics_flows: Vec<String>,
     #[serde(default)]
     bridge: Vec<FileBridge>,
 }
@@ -226,6 +231,8 @@ pub struct BridgeFlags {
     pub rundir: Option<PathBuf>,
     pub statedir: Option<PathBuf>,
     pub metrics: Option<String>,
+    /// Replaces the file's `metrics_flows` when given.
+    pub metrics_flows: Vec<String>,
 }
 
 impl DaemonConfig {
@@ -343,6 +350,10 @@ impl DaemonConfig {
                 .or(file.statedir)
                 .unwrap_or_else(|| DEFAULT_STATEDIR.into()),
             metrics: flags.metrics.clone().or(file.metrics),
+            metrics_flows: override_list(&flags.metrics_flows, Some(file.metrics_flows))
+                .iter()
+                .map(|s| s.parse())
+                .collect::<Result<_, _>>()?,
             bridges,
         })
     }
@@ -489,6 +500,41 @@ mod tests {
         assert_eq!(b.fail_mode, FailMode::Standalone);
         assert_eq!(b.ports[0].ifname, "tap9");
         assert_eq!(b.listen, vec!["ptcp:6653".to_string()]);
+    }
+
+    #[test]
+    fn metrics_flows_come_from_flags_or_the_file_and_bad_ones_are_named() {
+        use crate::metrics::FlowSpec;
+        let toml = "metrics_flows = [\"table=3\"]\n[[bridge]]\nname = \"br0\"\n";
+        let c = DaemonConfig::load(Some(("t.toml", toml)), &BridgeFlags::default()).unwrap();
+        assert_eq!(
+            c.metrics_flows,
+            vec![FlowSpec {
+                table: Some(3),
+                cookie: None
+            }]
+        );
+        let mut f = flags("br0");
+        f.metrics_flows = vec!["cookie=0x10/0xff".into(), "table=1,cookie=7".into()];
+        let c = DaemonConfig::load(Some(("t.toml", toml)), &f).unwrap();
+        assert_eq!(
+            c.metrics_flows,
+            vec![
+                FlowSpec {
+                    table: None,
+                    cookie: Some((0x10, 0xff))
+                },
+                FlowSpec {
+                    table: Some(1),
+                    cookie: Some((7, u64::MAX))
+                },
+            ]
+        );
+        f.metrics_flows = vec!["table=1".into(), "cookie=0xzz".into()];
+        let e = DaemonConfig::load(None, &f).unwrap_err();
+        assert!(e.0.contains("'cookie=0xzz'"), "{e}");
+        let none = DaemonConfig::load(None, &flags("br0")).unwrap();
+        assert!(none.metrics_flows.is_empty());
     }
 
     #[test]

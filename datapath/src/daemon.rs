@@ -55,6 +55,11 @@ pub struct Flags {
     /// Serve Prometheus text at http://HOST:PORT/metrics.
     #[arg(long, value_name = "HOST:PORT")]
     pub metrics: Option<String>,
+    /// Per-flow metrics for the flows SPEC selects: cookie=VALUE[/MASK]
+    /// and/or table=N (comma-separated, all must hold). Repeatable: a flow
+    /// any SPEC selects is exported. None by default.
+    #[arg(long = "metrics-flows", value_name = "SPEC")]
+    pub metrics_flows: Vec<String>,
     /// Write the daemon's pid here (default RUNDIR/tapflowd.pid when given without a value).
     #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
     pub pidfile: Option<PathBuf>,
@@ -77,6 +82,7 @@ impl Flags {
             rundir: self.rundir.clone(),
             statedir: self.statedir.clone(),
             metrics: self.metrics.clone(),
+            metrics_flows: self.metrics_flows.clone(),
         }
     }
 }

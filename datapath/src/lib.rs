@@ -4,6 +4,7 @@ pub mod bridge;
 pub mod config;
 pub mod daemon;
 pub mod dataplane;
+pub mod metrics;
 pub mod ofconn;
 pub mod cli;
 pub mod packet;

@@ -4,7 +4,9 @@
 //!
 //! [`Datapath`] implements it by delegation; nothing here adds behavior.
 
-use crate::dataplane::{Datapath, DatapathConfig, PacketInEvent, PortCounters, Trace, Workers};
+use crate::dataplane::{
+    Datapath, DatapathConfig, DatapathStats, PacketInEvent, PortCounters, Trace, Workers,
+};
 use crate::packet::FlowKey;
 use crate::pipeline::SnapshotReader;
 use crate::port::Port;
@@ -27,6 +29,11 @@ pub trait DataplaneOps: Send + Sync {
     fn packet_out(&self, in_port: u32, actions: &[Action], frame: &[u8]) -> Result<(), WireError>;
     fn trace(&self, in_port: u32, frame: &[u8]) -> Trace;
     fn trace_key(&self, key: &FlowKey) -> Trace;
+    /// Data-plane event counters (PACKET_IN, flow cache) for the metrics
+    /// endpoint. Defaults to zeros so test fakes need not count.
+    fn stats(&self) -> DatapathStats {
+        DatapathStats::default()
+    }
 }
 
 impl DataplaneOps for Datapath {
@@ -62,6 +69,9 @@ impl DataplaneOps for Datapath {
     }
     fn trace_key(&self, key: &FlowKey) -> Trace {
         Datapath::trace_key(self, key)
+    }
+    fn stats(&self) -> DatapathStats {
+        Datapath::stats(self)
     }
 }
 

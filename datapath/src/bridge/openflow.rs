@@ -8,7 +8,8 @@
 //! - link state changes of ports (→ PORT_STATUS);
 //! - a 1 s timer: flow expiry (→ FLOW_REMOVED), fail-open, link polling when
 //!   no link monitor runs;
-//! - [`Command`]s from the control socket (add/del port, trace, snoop, info).
+//! - [`Command`]s from the control socket (add/del port, trace, snoop, info)
+//!   and from the metrics endpoint (a counter snapshot, `crate::metrics`).
 //!
 //! ## Publication and BARRIER
 //! FLOW_MODs change the owner's tables only; [`Pipeline::publish`] makes
@@ -35,6 +36,7 @@ use super::ports::{OpenHow, PortBackend, PortEntry, PortKind, Ports, SUPPORTED_C
 use super::trace::{trace_input, TraceInput};
 use crate::config::FailMode;
 use crate::dataplane::{PacketInEvent, Trace};
+use crate::metrics::{BridgeMetrics, ControllerStats, FlowSelect, PortSample};
 use crate::pipeline::{Nanos, Pipeline, RemovedFlow};
 use crate::port::LinkEvent;
 use bytes::Bytes;
@@ -110,6 +112,13 @@ pub enum Command {
     SavePorts {
         reply: oneshot::Sender<std::io::Result<()>>,
     },
+    /// The metrics endpoint's scrape: every counter of the bridge, read in
+    /// one step (see [`Bridge::metrics`]), with per-flow counters only for
+    /// the flows `flows` selects.
+    Metrics {
+        flows: Arc<FlowSelect>,
+        reply: oneshot::Sender<BridgeMetrics>,
+    },
     /// Stops the owner task (dropping every connection handle closes the
     /// connections).
     Shutdown,
@@ -161,6 +170,8 @@ pub struct Bridge {
     clock: Clock,
     features: Option<Arc<Vec<TableFeatures>>>,
     dropped_async: u64,
+    /// Per-controller message counters for the metrics endpoint.
+    ctl_stats: ControllerStats,
 }
 
 fn werr(code: ErrorCode, reason: impl Into<std::borrow::Cow<'static, str>>) -> WireError {
@@ -192,7 +203,15 @@ impl Bridge {
             clock: Arc::new(crate::pipeline::clock::now),
             features: None,
             dropped_async: 0,
+            ctl_stats: ControllerStats::default(),
         }
+    }
+
+    /// Names the controller targets the metrics endpoint reports (also
+    /// while disconnected): active targets as `Target` prints them (the
+    /// peer name their connections carry) and bound `--listen` addresses.
+    pub fn set_controller_targets(&mut self, active: &[String], listeners: &[String]) {
+        self.ctl_stats.set_targets(active, listeners);
     }
 
     /// Replaces the flow-table clock (tests).
@@ -276,6 +295,7 @@ impl Bridge {
     fn conn_up(&mut self, h: ConnHandle) {
         let primary = h.kind == ConnKind::Primary;
         debug!(bridge = %self.s.name, conn = h.id, peer = %h.peer, "connection joined the bridge");
+        self.ctl_stats.conn_up(&h);
         self.conns.insert(h.id, Conn::new(h));
         if primary && self.fail_open {
             info!(bridge = %self.s.name, "controller connected: leaving fail-open mode");
@@ -286,6 +306,7 @@ impl Bridge {
     }
 
     fn conn_down(&mut self, id: ConnId) {
+        self.ctl_stats.conn_down(id);
         if let Some(c) = self.conns.remove(&id) {
             if c.is_primary() && !self.any_primary() {
                 self.disconnected_since = Instant::now();
@@ -425,7 +446,7 @@ impl Bridge {
         });
         let c = self.conns.get(&conn).expect("checked above");
         match c.handle.tx.try_send(Outbound::Msg { xid, msg }) {
-            Ok(()) => {}
+            Ok(()) => self.ctl_stats.message_out(conn),
             Err(mpsc::error::TrySendError::Full(_)) => {
                 warn!(
                     bridge = %self.s.name, conn, peer = %c.handle.peer,
@@ -462,7 +483,11 @@ impl Bridge {
                 xid: 0,
                 msg: msg.clone(),
             });
+            if res.is_ok() {
+                self.ctl_stats.message_out(id);
+            }
             if let Err(mpsc::error::TrySendError::Full(_)) = res {
+                self.ctl_stats.message_dropped(id);
                 self.dropped_async += 1;
                 if self.dropped_async.is_power_of_two() {
                     warn!(
@@ -519,6 +544,7 @@ impl Bridge {
         let slave = c.is_slave();
         let peer = c.handle.peer.clone();
         let name = self.s.name.clone();
+        self.ctl_stats.message_in(id);
         self.snoop(|| {
             format!(
                 "{peer} -> {name}: {}",
@@ -881,6 +907,9 @@ impl Bridge {
             Command::SavePorts { reply } => {
                 let _ = reply.send(self.ports.save());
             }
+            Command::Metrics { flows, reply } => {
+                let _ = reply.send(self.metrics(&flows));
+            }
             Command::Shutdown => {}
         }
     }
@@ -986,6 +1015,31 @@ impl Bridge {
             })
             .collect::<Vec<_>>()
             .join(",")
+    }
+
+    /// Every counter of the bridge for the metrics endpoint, read here in
+    /// one step so the numbers belong together. Costs O(ports + tables)
+    /// without per-flow selection; with one, `FlowSelect::collect` walks
+    /// only what it must (formatting happens in the endpoint's task).
+    pub fn metrics(&self, flows: &FlowSelect) -> BridgeMetrics {
+        BridgeMetrics {
+            bridge: self.s.name.clone(),
+            ports: self
+                .ports
+                .entries
+                .values()
+                .map(|e| PortSample {
+                    ofport: e.ofport,
+                    name: e.name.clone(),
+                    up: !e.link_down,
+                    counters: self.dp.port_counters(e.ofport).unwrap_or_default(),
+                })
+                .collect(),
+            tables: crate::metrics::table_samples(&self.pipeline),
+            controllers: self.ctl_stats.samples(),
+            datapath: self.dp.stats(),
+            flows: flows.collect(&self.pipeline),
+        }
     }
 
     pub fn info(&self) -> BridgeInfo {

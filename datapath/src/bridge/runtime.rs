@@ -1,20 +1,22 @@
 //! Starting and stopping every bridge of the daemon.
 //!
-//! [`start_all`] brings each bridge up in this order: its targets are
-//! parsed (nothing is created for a bad one); its ports (LOCAL, then the
-//! configured and remembered ones); the pipeline (with the standalone
-//! NORMAL flow when no controller is configured) and the data plane;
-//! `--listen` listeners (bound now, so a bind error fails startup); the
-//! owner task; active controllers. Then, once per daemon, the control
-//! socket `RUNDIR/tapflowd.ctl`; the port state files; and last, once
-//! everything else is up, each bridge's `RUNDIR/BRIDGE.mgmt` socket — its
-//! appearance means ready.
+//! [`start_all`] first binds the `--metrics` address (so a taken port fails
+//! startup before any device exists), then brings each bridge up in this
+//! order: its targets are parsed (nothing is created for a bad one); its
+//! ports (LOCAL, then the configured and remembered ones); the pipeline
+//! (with the standalone NORMAL flow when no controller is configured) and
+//! the data plane; `--listen` listeners (bound now, so a bind error fails
+//! startup); the owner task; active controllers. Then, once per daemon, the
+//! control socket `RUNDIR/tapflowd.ctl`; the metrics endpoint starts
+//! serving; the port state files; and last, once everything else is up,
+//! each bridge's `RUNDIR/BRIDGE.mgmt` socket — its appearance means ready.
 //!
 //! Any failure undoes everything created so far (TAPs we created go away
 //! with their fds, sockets are removed, tasks and threads stopped) and
 //! returns a message naming the problem:
 //! `port tap1: cannot create TAP: Operation not permitted`,
-//! `listen ptcp:6653:127.0.0.1: address already in use`.
+//! `listen ptcp:6653:127.0.0.1: address already in use`,
+//! `metrics 127.0.0.1:9310: address already in use`.
 
 use super::ctl::{self, CtlBridge, CtlServer, CTL_SOCKET};
 use super::dp::{real_dataplane, DataplaneFactory, WorkerSet};
@@ -27,6 +29,7 @@ use super::ports::{
 };
 use crate::config::{BridgeConfig, DaemonConfig};
 use crate::dataplane::DatapathConfig;
+use crate::metrics::{BridgeSource, FlowSelect, MetricsServer, Scraper};
 use crate::ofconn::{bind_listener, spawn_active_with, ConnConfig, ListenTarget, Target};
 use crate::pipeline::{clock, Pipeline, PipelineConfig};
 use crate::port::LinkEvent;
@@ -125,13 +128,16 @@ impl BridgeRunning {
 pub struct Running {
     bridges: Vec<BridgeRunning>,
     ctl: Option<CtlServer>,
+    /// `--metrics`: serving from the end of startup to the start of shutdown.
+    metrics: Option<MetricsServer>,
 }
 
 impl Running {
     /// Stops workers, closes connections, removes sockets and drops the
     /// ports (TAPs we created disappear unless persistent).
     pub async fn shutdown(mut self) {
-        // Readiness goes first: the .mgmt sockets, then the control socket.
+        // Readiness goes first: the .mgmt sockets, then the control socket
+        // and the metrics endpoint (before the bridges it asks go away).
         for b in &mut self.bridges {
             if let Some(m) = b.mgmt.take() {
                 m.abort();
@@ -141,9 +147,17 @@ impl Running {
         if let Some(c) = self.ctl.take() {
             c.stop().await;
         }
+        if let Some(m) = self.metrics.take() {
+            m.stop().await;
+        }
         for b in self.bridges.drain(..).rev() {
             b.stop().await;
         }
+    }
+
+    /// The bound `--metrics` address (port 0 resolved).
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics.as_ref().map(MetricsServer::local_addr)
     }
 
     /// The bound `--listen` addresses of `bridge` (`ptcp:0` resolved).
@@ -163,12 +177,21 @@ pub async fn start_all(cfg: &DaemonConfig) -> Result<Running, String> {
 
 /// [`start_all`] with explicit options.
 pub async fn start_all_with(cfg: &DaemonConfig, opts: RuntimeOptions) -> Result<Running, String> {
-    if let Some(m) = &cfg.metrics {
-        warn!("--metrics {m}: the metrics endpoint is not implemented yet; ignored");
-    }
+    // The metrics address is bound before anything is created (nothing to
+    // undo if it is taken) and served once the bridges exist.
+    let metrics_listener = match &cfg.metrics {
+        Some(addr) => Some(crate::metrics::bind(addr).await?),
+        None => {
+            if !cfg.metrics_flows.is_empty() {
+                warn!("metrics flows are selected but no metrics address is given; ignored");
+            }
+            None
+        }
+    };
     let mut running = Running {
         bridges: Vec::new(),
         ctl: None,
+        metrics: None,
     };
     for b in &cfg.bridges {
         match start_bridge(b, cfg, &opts).await {
@@ -201,6 +224,18 @@ pub async fn start_all_with(cfg: &DaemonConfig, opts: RuntimeOptions) -> Result<
                 io_phrase(&e)
             ));
         }
+    }
+    if let Some(l) = metrics_listener {
+        let bridges = running
+            .bridges
+            .iter()
+            .map(|b| BridgeSource {
+                name: b.name.clone(),
+                commands: b.commands.clone(),
+            })
+            .collect();
+        let flows = FlowSelect::new(cfg.metrics_flows.clone());
+        running.metrics = Some(MetricsServer::spawn(l, Scraper::new(bridges, flows)));
     }
     for b in &running.bridges {
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -373,7 +408,11 @@ async fn start_bridge(
         fail_open_after: opts.fail_open_after(),
         max_entries,
     };
-    let bridge = Bridge::new(settings, pipeline, started.ops, ports, backend);
+    let mut bridge = Bridge::new(settings, pipeline, started.ops, ports, backend);
+    // Named in the metrics endpoint's per-controller series.
+    let active: Vec<String> = controllers.iter().map(Target::to_string).collect();
+    let passive: Vec<String> = bound.iter().map(|l| l.local().to_string()).collect();
+    bridge.set_controller_targets(&active, &passive);
     let owner = tokio::spawn(bridge.run(BridgeChannels {
         events: ev_rx,
         packet_in: pin_rx,

@@ -1613,6 +1613,7 @@ fn daemon_config(dir: &TempDir, listen: Vec<String>) -> DaemonConfig {
         rundir: dir.0.join("run"),
         statedir: dir.0.join("state"),
         metrics: None,
+        metrics_flows: vec![],
         bridges: vec![BridgeConfig {
             name: "br0".into(),
             datapath_id: 0x1234,
@@ -1917,6 +1918,7 @@ async fn real_daemon_creates_and_removes_its_taps() {
         rundir: dir.0.join("run"),
         statedir: dir.0.join("state"),
         metrics: None,
+        metrics_flows: vec![],
         bridges: vec![BridgeConfig {
             name: br.clone(),
             datapath_id: 7,
