@@ -61,9 +61,7 @@ impl FromStr for FailMode {
         match s {
             "standalone" => Ok(FailMode::Standalone),
             "secure" => Ok(FailMode::Secure),
-            _ => err(format!(
-                "fail mode '{s}' is not one of: standalone, secure"
-            )),
+            _ => err(format!("fail mode '{s}' is not one of: standalone, secure")),
         }
     }
 }
@@ -132,7 +130,12 @@ pub fn check_ifname(name: &str) -> Result<(), ConfigError> {
             "interface name '{name}' must be 1 to 15 characters"
         ));
     }
-    if name == "." || name == ".." || name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace()) {
+    if name == "."
+        || name == ".."
+        || name
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace())
+    {
         return err(format!("interface name '{name}' has a forbidden character"));
     }
     Ok(())
@@ -277,10 +280,14 @@ impl DaemonConfig {
             let base = bridges.iter().position(|b| b.name == name);
             let merged = {
                 let b = base.map(|i| bridges[i].clone());
-                let pick = |flag: &Option<String>, from_file: Option<String>| flag.clone().or(from_file);
+                let pick =
+                    |flag: &Option<String>, from_file: Option<String>| flag.clone().or(from_file);
                 resolve_bridge(
                     name.clone(),
-                    pick(&flags.datapath_id, b.as_ref().map(|b| format!("{:x}", b.datapath_id))),
+                    pick(
+                        &flags.datapath_id,
+                        b.as_ref().map(|b| format!("{:x}", b.datapath_id)),
+                    ),
                     pick(
                         &flags.fail_mode,
                         b.as_ref().map(|b| match b.fail_mode {
@@ -295,16 +302,22 @@ impl DaemonConfig {
                             TableMiss::Controller => "controller".into(),
                         }),
                     ),
-                    override_list(&flags.ports, b.as_ref().map(|b| {
-                        b.ports
-                            .iter()
-                            .map(|p| match p.ofport {
-                                Some(n) => format!("{}:{n}", p.ifname),
-                                None => p.ifname.clone(),
-                            })
-                            .collect()
-                    })),
-                    override_list(&flags.controllers, b.as_ref().map(|b| b.controllers.clone())),
+                    override_list(
+                        &flags.ports,
+                        b.as_ref().map(|b| {
+                            b.ports
+                                .iter()
+                                .map(|p| match p.ofport {
+                                    Some(n) => format!("{}:{n}", p.ifname),
+                                    None => p.ifname.clone(),
+                                })
+                                .collect()
+                        }),
+                    ),
+                    override_list(
+                        &flags.controllers,
+                        b.as_ref().map(|b| b.controllers.clone()),
+                    ),
                     override_list(&flags.listen, b.as_ref().map(|b| b.listen.clone())),
                 )?
             };
@@ -314,7 +327,9 @@ impl DaemonConfig {
             }
         }
         if bridges.is_empty() {
-            return err("no bridge configured: give --bridge NAME or a config file with [[bridge]]");
+            return err(
+                "no bridge configured: give --bridge NAME or a config file with [[bridge]]",
+            );
         }
         let mut names = HashSet::new();
         let mut dpids = HashSet::new();
@@ -395,7 +410,10 @@ fn resolve_bridge(
             ))));
         }
         if !ifnames.insert(spec.ifname.clone()) {
-            return Err(ctx(ConfigError(format!("port '{}' is listed twice", spec.ifname))));
+            return Err(ctx(ConfigError(format!(
+                "port '{}' is listed twice",
+                spec.ifname
+            ))));
         }
         if let Some(n) = spec.ofport {
             if !ofports.insert(n) {
@@ -407,8 +425,18 @@ fn resolve_bridge(
         specs.push(spec);
     }
     Ok(BridgeConfig {
-        fail_mode: fail_mode.as_deref().map(str::parse).transpose().map_err(ctx)?.unwrap_or_default(),
-        table_miss: table_miss.as_deref().map(str::parse).transpose().map_err(ctx)?.unwrap_or_default(),
+        fail_mode: fail_mode
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(ctx)?
+            .unwrap_or_default(),
+        table_miss: table_miss
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(ctx)?
+            .unwrap_or_default(),
         name,
         datapath_id,
         ports: specs,
@@ -445,13 +473,24 @@ mod tests {
     fn port_specs() {
         assert_eq!(
             "tap1:7".parse::<PortSpec>().unwrap(),
-            PortSpec { ifname: "tap1".into(), ofport: Some(7) }
+            PortSpec {
+                ifname: "tap1".into(),
+                ofport: Some(7)
+            }
         );
         assert_eq!("vnet0".parse::<PortSpec>().unwrap().ofport, None);
-        assert!("tap1:0".parse::<PortSpec>().unwrap_err().0.contains("out of range"));
+        assert!("tap1:0"
+            .parse::<PortSpec>()
+            .unwrap_err()
+            .0
+            .contains("out of range"));
         assert!("tap1:4294967040".parse::<PortSpec>().is_ok()); // OFPP_MAX
         assert!("tap1:4294967041".parse::<PortSpec>().is_err());
-        assert!("tap1:x".parse::<PortSpec>().unwrap_err().0.contains("not a number"));
+        assert!("tap1:x"
+            .parse::<PortSpec>()
+            .unwrap_err()
+            .0
+            .contains("not a number"));
         assert!("a-very-long-interface".parse::<PortSpec>().is_err());
     }
 
@@ -472,9 +511,15 @@ mod tests {
     fn duplicate_ports_and_numbers_are_refused() {
         let mut f = flags("br0");
         f.ports = vec!["tap1:1".into(), "tap2:1".into()];
-        assert!(DaemonConfig::load(None, &f).unwrap_err().0.contains("OpenFlow port 1 is given to two"));
+        assert!(DaemonConfig::load(None, &f)
+            .unwrap_err()
+            .0
+            .contains("OpenFlow port 1 is given to two"));
         f.ports = vec!["tap1".into(), "tap1:2".into()];
-        assert!(DaemonConfig::load(None, &f).unwrap_err().0.contains("listed twice"));
+        assert!(DaemonConfig::load(None, &f)
+            .unwrap_err()
+            .0
+            .contains("listed twice"));
     }
 
     #[test]
@@ -539,14 +584,31 @@ mod tests {
 
     #[test]
     fn bad_file_names_the_problem() {
-        let e = DaemonConfig::load(Some(("t.toml", "[[bridge]]\nname='br0'\nfail_mode='open'")), &BridgeFlags::default()).unwrap_err();
-        assert!(e.0.contains("bridge 'br0'") && e.0.contains("fail mode 'open'"), "{e}");
-        let e = DaemonConfig::load(Some(("t.toml", "[[bridge]]\nname='br0'\nbogus=1")), &BridgeFlags::default()).unwrap_err();
+        let e = DaemonConfig::load(
+            Some(("t.toml", "[[bridge]]\nname='br0'\nfail_mode='open'")),
+            &BridgeFlags::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.0.contains("bridge 'br0'") && e.0.contains("fail mode 'open'"),
+            "{e}"
+        );
+        let e = DaemonConfig::load(
+            Some(("t.toml", "[[bridge]]\nname='br0'\nbogus=1")),
+            &BridgeFlags::default(),
+        )
+        .unwrap_err();
         assert!(e.0.starts_with("t.toml:") && e.0.contains("bogus"), "{e}");
         let e = DaemonConfig::load(None, &BridgeFlags::default()).unwrap_err();
         assert!(e.0.contains("no bridge configured"), "{e}");
         let two = "[[bridge]]\nname='a'\n[[bridge]]\nname='b'\n";
-        let f = BridgeFlags { ports: vec!["tap1".into()], ..Default::default() };
-        assert!(DaemonConfig::load(Some(("t", two)), &f).unwrap_err().0.contains("--bridge NAME"));
+        let f = BridgeFlags {
+            ports: vec!["tap1".into()],
+            ..Default::default()
+        };
+        assert!(DaemonConfig::load(Some(("t", two)), &f)
+            .unwrap_err()
+            .0
+            .contains("--bridge NAME"));
     }
 }

@@ -22,7 +22,7 @@ use crate::oxm::{
     basic_field_payload_len, OxmField, OFPXMC_OPENFLOW_BASIC, OFPXMT_OFB_IN_PHY_PORT,
     OFPXMT_OFB_IN_PORT, OFPXMT_OFB_IPV6_EXTHDR, OFPXMT_OFB_METADATA,
 };
-use crate::wire::{patch_len, fail, pad8, put_zeros, take_exact, take_struct, PResult};
+use crate::wire::{fail, pad8, patch_len, put_zeros, take_exact, take_struct, PResult};
 use bytes::{BufMut, Bytes, BytesMut};
 use nom::number::complete::{be_u16, be_u32, u8 as be_u8};
 

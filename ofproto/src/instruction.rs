@@ -10,7 +10,7 @@
 
 use crate::action::Action;
 use crate::error::{WireError, OFPBIC_BAD_LEN, OFPBIC_UNKNOWN_INST, OFPBIC_UNSUP_INST};
-use crate::wire::{patch_len, fail, pad8, put_zeros, take_exact, take_struct, PResult};
+use crate::wire::{fail, pad8, patch_len, put_zeros, take_exact, take_struct, PResult};
 use bytes::{BufMut, Bytes, BytesMut};
 use nom::number::complete::{be_u32, be_u64, u8 as be_u8};
 

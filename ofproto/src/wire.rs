@@ -210,7 +210,16 @@ mod tests {
         // Multibyte characters are never split.
         let mut buf = BytesMut::new();
         put_cstr(&mut buf, "ポート", 8);
-        assert_eq!(&buf[..], "ポー".as_bytes().iter().chain(&[0, 0]).copied().collect::<Vec<_>>().as_slice());
+        assert_eq!(
+            &buf[..],
+            "ポー"
+                .as_bytes()
+                .iter()
+                .chain(&[0, 0])
+                .copied()
+                .collect::<Vec<_>>()
+                .as_slice()
+        );
     }
 
     #[test]

@@ -26,7 +26,11 @@ fn vectors() -> Vec<(String, Vec<u8>)> {
         }
     }
     out.sort();
-    assert!(out.len() > 100, "expected the golden vectors, found {}", out.len());
+    assert!(
+        out.len() > 100,
+        "expected the golden vectors, found {}",
+        out.len()
+    );
     out
 }
 

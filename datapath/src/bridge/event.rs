@@ -28,7 +28,10 @@ pub enum ConnKind {
 /// What a connection task sends out on its socket.
 #[derive(Clone, Debug)]
 pub enum Outbound {
-    Msg { xid: u32, msg: Message },
+    Msg {
+        xid: u32,
+        msg: Message,
+    },
     /// Already-encoded bytes (e.g. forwarded frames).
     Raw(Bytes),
 }
