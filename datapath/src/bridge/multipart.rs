@@ -16,9 +16,10 @@ use ofproto::oxm::*;
 use ofproto::Message;
 
 /// Tables we advertise (FEATURES_REPLY `n_tables`, TABLE_FEATURES, TABLE
-/// stats): 0..=253, as OVS does. The pipeline holds table 254 too; it is
-/// usable but not advertised (OVS keeps it internal).
-pub const N_TABLES_ADVERTISED: u8 = 254;
+/// stats): all of 0..=254 (`OFPTT_MAX`), the 255 the pipeline holds. OVS
+/// keeps table 254 internal and advertises 254; we have nothing to hide
+/// there, and a usable table that isn't advertised confuses controllers.
+pub const N_TABLES_ADVERTISED: u8 = 255;
 
 /// Largest body of one multipart reply: 65535 bytes minus the OpenFlow and
 /// multipart headers.

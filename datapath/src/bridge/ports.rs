@@ -144,7 +144,15 @@ impl PortBackend for SystemBackend {
         let exists = interface_exists(ifname);
         match how {
             OpenHow::Local | OpenHow::Auto if !exists || how == OpenHow::Local => {
-                let tap = TapPort::create(ifname, &TapOpts::default())
+                // With a virtio-net header and checksum/TSO offloads, frames
+                // keep their offload metadata: 64 KB GSO segments from a
+                // system port (a QEMU guest, a veth) cross whole instead of
+                // being dropped at a TAP that cannot take them.
+                let opts = TapOpts {
+                    vnet_hdr: true,
+                    ..TapOpts::default()
+                };
+                let tap = TapPort::create(ifname, &opts)
                     .map_err(|e| format!("cannot create TAP: {}", io_phrase(&e)))?;
                 if let Some(m) = &self.monitor {
                     m.watch_tap(ofport, &tap);

@@ -259,7 +259,11 @@ pub async fn start_all_with(cfg: &DaemonConfig, opts: RuntimeOptions) -> Result<
         let events = b.events.take().expect("set at start");
         match bind_listener(&target) {
             Ok(l) => {
-                b.mgmt = Some(l.spawn(ConnKind::Service, events, b.ids.clone(), opts.conn.clone()));
+                // As OVS: no echo probes on the management socket, where a
+                // CLI may sit idle (snoop, a script between commands).
+                let mut service = opts.conn.clone();
+                service.probe_interval = None;
+                b.mgmt = Some(l.spawn(ConnKind::Service, events, b.ids.clone(), service));
             }
             Err(e) => {
                 let msg = format!(

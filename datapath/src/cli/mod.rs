@@ -423,6 +423,13 @@ pub fn run(args: Vec<OsString>) -> u8 {
 }
 
 pub fn main() -> ExitCode {
+    // Rust ignores SIGPIPE; a CLI piped into `head` should end quietly the
+    // way ovs-ofctl and cat do, not report a broken pipe.
+    // SAFETY: restoring a signal's default disposition at startup, before
+    // any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     ExitCode::from(run(std::env::args_os().collect()))
 }
 
