@@ -1161,9 +1161,7 @@ fn check_instructions(fm: &FlowMod) -> Result<(), WireError> {
 }
 
 fn table_mod(tm: &TableMod) -> Result<(), WireError> {
-    if tm.table_id != OFPTT_ALL && tm.table_id >= N_TABLES_ADVERTISED {
-        return Err(werr(OFPTMFC_BAD_TABLE, format!("no table {}", tm.table_id)));
-    }
+    // No OFPTMFC_BAD_TABLE: every id is one of the 255 tables or OFPTT_ALL.
     if tm.config & !OFPTC_DEPRECATED_MASK != 0 {
         return Err(werr(
             OFPTMFC_BAD_CONFIG,
