@@ -179,7 +179,13 @@ pub struct BridgeConfig {
     pub controllers: Vec<String>,
     /// Passive listeners (`ptcp:[PORT][:IP]`).
     pub listen: Vec<String>,
+    /// PACKET_INs per second the data plane may send (0 = no limit), so a
+    /// miss storm cannot starve forwarding or the controller.
+    pub packet_in_rate: u32,
 }
+
+/// Default PACKET_IN rate limit per bridge (packets per second).
+pub const DEFAULT_PACKET_IN_RATE: u32 = 1000;
 
 /// The whole daemon.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -219,6 +225,7 @@ struct FileBridge {
     controllers: Vec<String>,
     #[serde(default)]
     listen: Vec<String>,
+    packet_in_rate: Option<u32>,
 }
 
 /// Flags for one bridge; each set flag overrides the file.
@@ -231,6 +238,7 @@ pub struct BridgeFlags {
     pub listen: Vec<String>,
     pub fail_mode: Option<String>,
     pub table_miss: Option<String>,
+    pub packet_in_rate: Option<u32>,
     pub rundir: Option<PathBuf>,
     pub statedir: Option<PathBuf>,
     pub metrics: Option<String>,
@@ -249,7 +257,8 @@ impl DaemonConfig {
         };
         let mut bridges = Vec::new();
         for b in file.bridge {
-            bridges.push(resolve_bridge(
+            let rate = b.packet_in_rate;
+            let mut r = resolve_bridge(
                 b.name,
                 b.datapath_id,
                 b.fail_mode,
@@ -257,9 +266,12 @@ impl DaemonConfig {
                 b.ports,
                 b.controllers,
                 b.listen,
-            )?);
+            )?;
+            r.packet_in_rate = rate.unwrap_or(DEFAULT_PACKET_IN_RATE);
+            bridges.push(r);
         }
         let has_bridge_flags = flags.bridge.is_some()
+            || flags.packet_in_rate.is_some()
             || flags.datapath_id.is_some()
             || !flags.ports.is_empty()
             || !flags.controllers.is_empty()
@@ -278,7 +290,7 @@ impl DaemonConfig {
                 }
             };
             let base = bridges.iter().position(|b| b.name == name);
-            let merged = {
+            let mut merged = {
                 let b = base.map(|i| bridges[i].clone());
                 let pick =
                     |flag: &Option<String>, from_file: Option<String>| flag.clone().or(from_file);
@@ -321,6 +333,10 @@ impl DaemonConfig {
                     override_list(&flags.listen, b.as_ref().map(|b| b.listen.clone())),
                 )?
             };
+            merged.packet_in_rate = flags
+                .packet_in_rate
+                .or(base.map(|i| bridges[i].packet_in_rate))
+                .unwrap_or(DEFAULT_PACKET_IN_RATE);
             match base {
                 Some(i) => bridges[i] = merged,
                 None => bridges.push(merged),
@@ -442,6 +458,7 @@ fn resolve_bridge(
         ports: specs,
         controllers,
         listen,
+        packet_in_rate: DEFAULT_PACKET_IN_RATE,
     })
 }
 
@@ -580,6 +597,21 @@ mod tests {
         assert!(e.0.contains("'cookie=0xzz'"), "{e}");
         let none = DaemonConfig::load(None, &flags("br0")).unwrap();
         assert!(none.metrics_flows.is_empty());
+    }
+
+    #[test]
+    fn packet_in_rate_from_file_and_flag() {
+        let toml = "[[bridge]]\nname='br0'\npacket_in_rate=50\n";
+        let c = DaemonConfig::load(Some(("t", toml)), &BridgeFlags::default()).unwrap();
+        assert_eq!(c.bridges[0].packet_in_rate, 50);
+        let f = BridgeFlags {
+            packet_in_rate: Some(0),
+            ..Default::default()
+        };
+        let c = DaemonConfig::load(Some(("t", toml)), &f).unwrap();
+        assert_eq!(c.bridges[0].packet_in_rate, 0);
+        let c = DaemonConfig::load(None, &flags("br1")).unwrap();
+        assert_eq!(c.bridges[0].packet_in_rate, DEFAULT_PACKET_IN_RATE);
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub struct Flags {
     /// drop (default, per OF1.3) or controller (PACKET_IN with reason NO_MATCH).
     #[arg(long = "table-miss", value_name = "MODE")]
     pub table_miss: Option<String>,
+    /// PACKET_INs per second the bridge may send (0 = no limit; default 1000).
+    #[arg(long = "packet-in-rate", value_name = "N")]
+    pub packet_in_rate: Option<u32>,
     /// Sockets live here (created mode 0700); default /run/tapflow.
     #[arg(long, value_name = "DIR", env = "TAPFLOW_RUNDIR")]
     pub rundir: Option<PathBuf>,
@@ -79,6 +82,7 @@ impl Flags {
             listen: self.listen.clone(),
             fail_mode: self.fail_mode.clone(),
             table_miss: self.table_miss.clone(),
+            packet_in_rate: self.packet_in_rate,
             rundir: self.rundir.clone(),
             statedir: self.statedir.clone(),
             metrics: self.metrics.clone(),

@@ -45,8 +45,7 @@ use tracing::{info, warn};
 pub type PortBackendFactory =
     Arc<dyn Fn(mpsc::UnboundedSender<LinkEvent>) -> Arc<dyn PortBackend> + Send + Sync>;
 
-/// PACKET_INs per second per bridge by default.
-pub const DEFAULT_PACKET_IN_RATE: u32 = 1000;
+pub use crate::config::DEFAULT_PACKET_IN_RATE;
 /// Queue of BridgeEvents into a bridge's owner task.
 const EVENT_QUEUE: usize = 1024;
 /// Queue of PACKET_INs from the data plane.
@@ -62,7 +61,8 @@ pub struct RuntimeOptions {
     /// Fail-open after this long without a controller; default 3 × the
     /// inactivity probe interval (15 s).
     pub fail_open_after: Option<Duration>,
-    pub packet_in_rate: u32,
+    /// Overrides every bridge's configured PACKET_IN rate (tests).
+    pub packet_in_rate: Option<u32>,
 }
 
 impl Default for RuntimeOptions {
@@ -72,7 +72,7 @@ impl Default for RuntimeOptions {
             ports: Arc::new(|links| Arc::new(SystemBackend::new(links)) as Arc<dyn PortBackend>),
             conn: ConnConfig::default(),
             fail_open_after: None,
-            packet_in_rate: DEFAULT_PACKET_IN_RATE,
+            packet_in_rate: None,
         }
     }
 }
@@ -373,7 +373,7 @@ async fn start_bridge(
         DatapathConfig {
             bridge: b.name.clone(),
             table_miss: b.table_miss,
-            packet_in_rate: opts.packet_in_rate,
+            packet_in_rate: opts.packet_in_rate.unwrap_or(b.packet_in_rate),
         },
         pipeline.reader(),
         pin_tx,

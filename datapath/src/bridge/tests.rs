@@ -1620,6 +1620,7 @@ fn daemon_config(dir: &TempDir, listen: Vec<String>) -> DaemonConfig {
             datapath_id: 0x1234,
             fail_mode: FailMode::Standalone,
             table_miss: TableMiss::Drop,
+            packet_in_rate: crate::config::DEFAULT_PACKET_IN_RATE,
             ports: vec![
                 PortSpec {
                     ifname: "tap1".into(),
@@ -1925,6 +1926,7 @@ async fn real_daemon_creates_and_removes_its_taps() {
             datapath_id: 7,
             fail_mode: FailMode::Secure,
             table_miss: TableMiss::Drop,
+            packet_in_rate: crate::config::DEFAULT_PACKET_IN_RATE,
             ports: vec![PortSpec {
                 ifname: tap.clone(),
                 ofport: Some(1),

@@ -869,6 +869,7 @@ fn config(dir: &TempDir, metrics: Option<String>) -> DaemonConfig {
             datapath_id: 1,
             fail_mode: FailMode::Standalone,
             table_miss: TableMiss::Drop,
+            packet_in_rate: crate::config::DEFAULT_PACKET_IN_RATE,
             ports: vec![PortSpec {
                 ifname: "tap1".into(),
                 ofport: Some(1),
