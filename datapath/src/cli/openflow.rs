@@ -163,6 +163,14 @@ fn emit(out: &mut dyn Write, s: &str) -> Result<(), CliError> {
     writeln!(out, "{s}").map_err(output_error)
 }
 
+/// Prints every message of the reply to `xid`, in order.
+fn emit_all(out: &mut dyn Write, xid: u32, replies: Vec<Message>) -> Result<(), CliError> {
+    for m in replies {
+        emit(out, &print_msg(xid, &m))?;
+    }
+    Ok(())
+}
+
 fn mp(body: Req) -> Message {
     Message::MultipartRequest(MultipartRequest { flags: 0, body })
 }
@@ -203,15 +211,10 @@ fn warn_all(warnings: &[text::TextWarning]) {
 pub fn show(o: &Options, target: &str, out: &mut dyn Write) -> Result<(), CliError> {
     let mut s = Session::open(o, target)?;
     let (xid, r) = s.transact(Message::FeaturesRequest)?;
-    for m in r {
-        emit(out, &print_msg(xid, &m))?;
-    }
+    emit_all(out, xid, r)?;
     port_desc(&mut s, None, out)?;
     let (xid, r) = s.transact(Message::GetConfigRequest)?;
-    for m in r {
-        emit(out, &print_msg(xid, &m))?;
-    }
-    Ok(())
+    emit_all(out, xid, r)
 }
 
 fn port_desc(s: &mut Session, only: Option<u32>, out: &mut dyn Write) -> Result<(), CliError> {
@@ -281,20 +284,14 @@ pub fn dump_ports(
         None => OFPP_ANY,
     };
     let (xid, r) = s.transact(mp(Req::PortStats(PortStatsRequest { port_no })))?;
-    for m in r {
-        emit(out, &print_msg(xid, &m))?;
-    }
-    Ok(())
+    emit_all(out, xid, r)
 }
 
 /// `dump-tables TARGET`.
 pub fn dump_tables(o: &Options, target: &str, out: &mut dyn Write) -> Result<(), CliError> {
     let mut s = Session::open(o, target)?;
     let (xid, r) = s.transact(mp(Req::Table))?;
-    for m in r {
-        emit(out, &print_msg(xid, &m))?;
-    }
-    Ok(())
+    emit_all(out, xid, r)
 }
 
 /// Whether ovs-ofctl would be showing port names (and so take its
@@ -316,10 +313,7 @@ pub fn dump_flows(
     let (xid, r) = s.transact(mp(Req::Flow(req)))?;
     if o.sort.is_empty() && o.stats && !names_path(o) {
         // Each reply part as it came, like ovs-ofctl's dump_stats_transaction.
-        for m in r {
-            emit(out, &print_msg(xid, &m))?;
-        }
-        return Ok(());
+        return emit_all(out, xid, r);
     }
     let mut flows: Vec<FlowStats> = Vec::new();
     for (more, body) in parts(r) {

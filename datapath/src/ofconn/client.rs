@@ -185,6 +185,23 @@ fn error_code(e: &ErrorMsg) -> (ErrorCode, Bytes) {
     }
 }
 
+/// A reply to `xid` other than the `expected` one: the peer's `OFPT_ERROR`,
+/// a message of another type, or one that does not decode.
+fn not_the_reply(xid: u32, expected: &'static str, got: Result<Message, WireError>) -> ClientError {
+    match got {
+        Ok(Message::Error(e)) => {
+            let (code, data) = error_code(&e);
+            ClientError::OpenFlow { code, data }
+        }
+        Ok(m) => ClientError::Unexpected {
+            xid,
+            expected,
+            got: m.type_name(),
+        },
+        Err(error) => ClientError::Decode { xid, error },
+    }
+}
+
 enum Ev {
     Wrote(io::Result<usize>),
     Read(io::Result<Option<OfpFrame>>),
@@ -338,18 +355,7 @@ impl OfClient {
                         return Ok(parts);
                     }
                 }
-                Ok(Message::Error(e)) => {
-                    let (code, data) = error_code(&e);
-                    return Err(ClientError::OpenFlow { code, data });
-                }
-                Ok(m) => {
-                    return Err(ClientError::Unexpected {
-                        xid,
-                        expected: "OFPT_MULTIPART_REPLY",
-                        got: m.type_name(),
-                    })
-                }
-                Err(error) => return Err(ClientError::Decode { xid, error }),
+                other => return Err(not_the_reply(xid, "OFPT_MULTIPART_REPLY", other)),
             }
         }
     }
@@ -381,18 +387,7 @@ impl OfClient {
             if f.xid() == xid {
                 match f.decode() {
                     Ok(Message::BarrierReply) => break,
-                    Ok(Message::Error(e)) => {
-                        let (code, data) = error_code(&e);
-                        return Err(ClientError::OpenFlow { code, data });
-                    }
-                    Ok(m) => {
-                        return Err(ClientError::Unexpected {
-                            xid,
-                            expected: "OFPT_BARRIER_REPLY",
-                            got: m.type_name(),
-                        })
-                    }
-                    Err(error) => return Err(ClientError::Decode { xid, error }),
+                    other => return Err(not_the_reply(xid, "OFPT_BARRIER_REPLY", other)),
                 }
             }
             if f.header.msg_type == OFPT_ERROR && self.outstanding.contains(&f.xid()) {

@@ -415,54 +415,42 @@ pub fn set_link_up(name: &str, up: bool) -> io::Result<()> {
 
 /// A user name or numeric uid → uid (getpwnam_r).
 pub fn lookup_user(user: &str) -> io::Result<libc::uid_t> {
-    if let Ok(n) = user.parse() {
-        return Ok(n);
-    }
-    let c = CString::new(user).map_err(|_| io::ErrorKind::InvalidInput)?;
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut out: *mut libc::passwd = std::ptr::null_mut();
-        let r = unsafe {
-            libc::getpwnam_r(
-                c.as_ptr(),
-                &mut pw,
-                buf.as_mut_ptr() as *mut libc::c_char,
-                buf.len(),
-                &mut out,
-            )
-        };
-        if r == libc::ERANGE && buf.len() < 1 << 20 {
-            buf.resize(buf.len() * 4, 0);
-            continue;
-        }
-        if r != 0 {
-            return Err(io::Error::from_raw_os_error(r));
-        }
-        if out.is_null() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("no such user: {user}"),
-            ));
-        }
-        return Ok(pw.pw_uid);
-    }
+    lookup_id(user, "user", libc::getpwnam_r, |pw| pw.pw_uid)
 }
 
 /// A group name or numeric gid → gid (getgrnam_r).
 pub fn lookup_group(group: &str) -> io::Result<libc::gid_t> {
-    if let Ok(n) = group.parse() {
+    lookup_id(group, "group", libc::getgrnam_r, |gr| gr.gr_gid)
+}
+
+/// `getpwnam_r` / `getgrnam_r`: a number is taken as the id itself; a name is
+/// looked up, the buffer growing on ERANGE (up to 1 MiB).
+fn lookup_id<E, Id: std::str::FromStr>(
+    name: &str,
+    what: &str,
+    getent: unsafe extern "C" fn(
+        *const libc::c_char,
+        *mut E,
+        *mut libc::c_char,
+        libc::size_t,
+        *mut *mut E,
+    ) -> libc::c_int,
+    id: fn(&E) -> Id,
+) -> io::Result<Id> {
+    if let Ok(n) = name.parse() {
         return Ok(n);
     }
-    let c = CString::new(group).map_err(|_| io::ErrorKind::InvalidInput)?;
+    let c = CString::new(name).map_err(|_| io::ErrorKind::InvalidInput)?;
     let mut buf = vec![0u8; 4096];
     loop {
-        let mut gr: libc::group = unsafe { std::mem::zeroed() };
-        let mut out: *mut libc::group = std::ptr::null_mut();
+        // `E` is `libc::passwd` or `libc::group`: plain C structs of
+        // pointers and integers, for which all-zero is a valid value.
+        let mut ent: E = unsafe { std::mem::zeroed() };
+        let mut out: *mut E = std::ptr::null_mut();
         let r = unsafe {
-            libc::getgrnam_r(
+            getent(
                 c.as_ptr(),
-                &mut gr,
+                &mut ent,
                 buf.as_mut_ptr() as *mut libc::c_char,
                 buf.len(),
                 &mut out,
@@ -478,9 +466,9 @@ pub fn lookup_group(group: &str) -> io::Result<libc::gid_t> {
         if out.is_null() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
-                format!("no such group: {group}"),
+                format!("no such {what}: {name}"),
             ));
         }
-        return Ok(gr.gr_gid);
+        return Ok(id(&ent));
     }
 }

@@ -26,6 +26,7 @@ pub use async_config::{AsyncConfig, OFP_ASYNC_CONFIG_BODY_LEN};
 pub use error_msg::{
     ErrorMsg, OFP_ERROR_DATA_LEN, OFP_ERROR_EXPERIMENTER_MSG_BODY_LEN, OFP_ERROR_MSG_BODY_LEN,
 };
+pub(crate) use experimenter::{emit_experimenter, parse_experimenter};
 pub use experimenter::{ExperimenterMsg, OFP_EXPERIMENTER_BODY_LEN};
 pub use features::{FeaturesReply, OFP_SWITCH_FEATURES_BODY_LEN};
 pub use flow_mod::{FlowMod, OFP_FLOW_MOD_FIXED_LEN, OFP_FLOW_MOD_MIN_BODY_LEN};

@@ -1,10 +1,9 @@
 //! `OFPMP_EXPERIMENTER` (both directions): `ofp_experimenter_multipart_header`
 //! followed by opaque experimenter-defined data.
 
-use crate::error::OFPBRC_BAD_LEN;
-use crate::wire::{take_exact, PResult};
-use bytes::{BufMut, Bytes, BytesMut};
-use nom::number::complete::be_u32;
+use crate::message::{emit_experimenter, parse_experimenter};
+use crate::wire::PResult;
+use bytes::{Bytes, BytesMut};
 
 /// `sizeof(struct ofp_experimenter_multipart_header)`.
 pub const OFP_EXPERIMENTER_MULTIPART_HEADER_LEN: usize = 8;
@@ -21,35 +20,30 @@ pub struct ExperimenterMultipart {
 impl ExperimenterMultipart {
     /// Consumes all of `i`.
     pub fn parse(i: &[u8]) -> PResult<'_, ExperimenterMultipart> {
-        let (data, b) = take_exact(
+        let (rest, (experimenter, exp_type, data)) = parse_experimenter(
             i,
             OFP_EXPERIMENTER_MULTIPART_HEADER_LEN,
-            OFPBRC_BAD_LEN,
             "experimenter multipart header",
         )?;
-        let (b, experimenter) = be_u32(b)?;
-        let (_, exp_type) = be_u32(b)?;
         Ok((
-            &data[data.len()..],
+            rest,
             ExperimenterMultipart {
                 experimenter,
                 exp_type,
-                data: Bytes::copy_from_slice(data),
+                data,
             },
         ))
     }
 
     pub fn emit(&self, buf: &mut BytesMut) {
-        buf.put_u32(self.experimenter);
-        buf.put_u32(self.exp_type);
-        buf.put_slice(&self.data);
+        emit_experimenter(buf, self.experimenter, self.exp_type, &self.data);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::WireError;
+    use crate::error::{WireError, OFPBRC_BAD_LEN};
 
     #[test]
     fn experimenter_round_trips() {
