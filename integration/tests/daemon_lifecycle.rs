@@ -115,3 +115,96 @@ fn a_stale_socket_from_a_crash_is_replaced() {
     );
     assert!(out.status.success());
 }
+
+/// `--detach --pidfile`: the parent returns 0 only once the daemon is ready
+/// (its `.mgmt` socket exists at that moment), the pidfile names the live
+/// daemon, and SIGTERM removes pidfile, sockets and TAPs.
+#[test]
+fn detach_returns_when_ready_and_the_pidfile_names_the_daemon() {
+    require_root!();
+    let n = Names::new();
+    let dir = TempDir::new(&n, "d");
+    let (a, br) = (n.name("a"), n.name("br"));
+    let _ga = Link::adopt(&a);
+    let _gbr = Link::adopt(&br);
+    let run = dir.path().join("run");
+    let pidfile = dir.path().join("tapflowd.pid");
+    let status = std::process::Command::new(integration::bin("tapflowd"))
+        .args(["--bridge", &br, "--fail-mode", "secure", "--detach"])
+        .args(["--port", &format!("{a}:1")])
+        .arg("--rundir")
+        .arg(&run)
+        .arg("--statedir")
+        .arg(dir.path().join("state"))
+        .arg("--pidfile")
+        .arg(&pidfile)
+        .status()
+        .expect("run tapflowd");
+    assert!(status.success(), "--detach parent: {status}");
+    // Ready before the parent returned: no waiting here.
+    assert!(
+        run.join(format!("{br}.mgmt")).exists(),
+        ".mgmt exists when --detach returns"
+    );
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .expect("pidfile written")
+        .trim()
+        .parse()
+        .expect("pidfile holds a pid");
+    // The daemon is alive and is not our child (it detached).
+    assert_eq!(unsafe { libc::kill(pid, 0) }, 0, "pid {pid} is alive");
+    assert!(link_exists(&a) && link_exists(&br));
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    assert!(
+        wait_until(Duration::from_secs(5), Duration::from_millis(50), || {
+            let alive = unsafe { libc::kill(pid, 0) };
+            alive != 0
+        }),
+        "daemon exits on SIGTERM"
+    );
+    assert!(!pidfile.exists(), "pidfile removed on exit");
+    assert!(
+        !run.join(format!("{br}.mgmt")).exists(),
+        ".mgmt removed on exit"
+    );
+    assert!(
+        wait_until(Duration::from_secs(2), Duration::from_millis(50), || {
+            !link_exists(&a) && !link_exists(&br)
+        }),
+        "TAPs removed on exit"
+    );
+}
+
+/// Under systemd (`Type=notify`), READY=1 arrives on `$NOTIFY_SOCKET` once
+/// the `.mgmt` socket exists.
+#[test]
+fn sd_notify_ready_is_sent_once_ready() {
+    require_root!();
+    let n = Names::new();
+    let dir = TempDir::new(&n, "d");
+    let br = n.name("br");
+    let _gbr = Link::adopt(&br);
+    let notify = dir.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&notify).expect("bind notify socket");
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let run = dir.path().join("run");
+    let mut child = std::process::Command::new(integration::bin("tapflowd"))
+        .args(["--bridge", &br, "--fail-mode", "secure"])
+        .arg("--rundir")
+        .arg(&run)
+        .arg("--statedir")
+        .arg(dir.path().join("state"))
+        .env("NOTIFY_SOCKET", &notify)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn tapflowd");
+    let mut buf = [0u8; 256];
+    let got = sock.recv(&mut buf);
+    let mgmt_existed = run.join(format!("{br}.mgmt")).exists();
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    let n = got.expect("READY=1 within 20 s");
+    assert_eq!(&buf[..n], b"READY=1\n");
+    assert!(mgmt_existed, ".mgmt exists when READY=1 is sent");
+}
