@@ -789,7 +789,8 @@ impl Bridge {
                     rx_crc_err: 0,
                     collisions: 0,
                     duration_sec: d.as_secs().min(u64::from(u32::MAX)) as u32,
-                    duration_nsec: d.subsec_nanos(),
+                    // Millisecond precision, as OVS reports it.
+                    duration_nsec: d.subsec_millis() * 1_000_000,
                 }
             })
             .collect()

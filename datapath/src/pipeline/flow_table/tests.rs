@@ -164,9 +164,10 @@ fn flow_stats_of_an_entry() {
     };
     let e = apply(&mut t, &f, 10 * S).unwrap().added.unwrap();
     e.record(3, 300, 11 * S);
-    let st = e.to_flow_stats(12 * S + 250);
+    let st = e.to_flow_stats(12 * S + 250_123_456);
     assert_eq!(st.table_id, 3);
-    assert_eq!((st.duration_sec, st.duration_nsec), (2, 250));
+    // Millisecond precision, as OVS reports durations.
+    assert_eq!((st.duration_sec, st.duration_nsec), (2, 250_000_000));
     assert_eq!(
         (st.priority, st.idle_timeout, st.hard_timeout),
         (77, 60, 600)
