@@ -600,6 +600,17 @@ mod tests {
     }
 
     #[test]
+    fn the_deploy_example_config_loads() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/config/seed.toml");
+        let text = std::fs::read_to_string(path).expect("deploy/config/seed.toml");
+        let c = DaemonConfig::load(Some((path, &text)), &BridgeFlags::default()).unwrap();
+        assert_eq!(c.metrics.as_deref(), Some("127.0.0.1:9310"));
+        let b = &c.bridges[0];
+        assert_eq!((b.name.as_str(), b.fail_mode), ("br0", FailMode::Secure));
+        assert_eq!(b.ports.len(), 2);
+    }
+
+    #[test]
     fn packet_in_rate_from_file_and_flag() {
         let toml = "[[bridge]]\nname='br0'\npacket_in_rate=50\n";
         let c = DaemonConfig::load(Some(("t", toml)), &BridgeFlags::default()).unwrap();
