@@ -384,14 +384,7 @@ impl Bridge {
         info!(bridge = %self.s.name, port = %e.name, ofport, "link {}", if down { "down" } else { "up" });
         let desc = e.desc();
         self.dp.set_port_state(ofport, desc.state);
-        self.send_async(
-            AsyncKind::PortStatus,
-            OFPPR_MODIFY,
-            Message::PortStatus(PortStatus {
-                reason: OFPPR_MODIFY,
-                desc,
-            }),
-        );
+        self.port_status(OFPPR_MODIFY, desc);
     }
 
     pub fn packet_in(&mut self, p: PacketInEvent) {
@@ -466,6 +459,23 @@ impl Bridge {
     }
 
     /// An asynchronous message to every connection that wants it (xid 0).
+    /// PORT_STATUS with `reason` to every connection that wants it.
+    fn port_status(&mut self, reason: u8, desc: ofproto::port::PortDesc) {
+        self.send_async(
+            AsyncKind::PortStatus,
+            reason,
+            Message::PortStatus(PortStatus { reason, desc }),
+        );
+    }
+
+    /// Writes the port state file; a failure is logged, not fatal (the
+    /// ports work, only a restart would lose them).
+    fn save_ports(&self) {
+        if let Err(e) = self.ports.save() {
+            warn!(bridge = %self.s.name, "cannot save port state: {e}");
+        }
+    }
+
     fn send_async(&mut self, kind: AsyncKind, reason: u8, msg: Message) {
         let targets: Vec<ConnId> = self
             .conns
@@ -837,14 +847,7 @@ impl Bridge {
         e.config = config;
         let (ofport, desc) = (e.ofport, e.desc());
         self.dp.set_port_config(ofport, config);
-        self.send_async(
-            AsyncKind::PortStatus,
-            OFPPR_MODIFY,
-            Message::PortStatus(PortStatus {
-                reason: OFPPR_MODIFY,
-                desc,
-            }),
-        );
+        self.port_status(OFPPR_MODIFY, desc);
         Ok(())
     }
 
@@ -937,17 +940,8 @@ impl Bridge {
         info!(bridge = %self.s.name, port = name, ofport = n, kind = entry.kind.as_str(), "port added");
         self.ports.parked.retain(|e| e.name != name);
         self.ports.entries.insert(n, entry);
-        if let Err(e) = self.ports.save() {
-            warn!(bridge = %self.s.name, "cannot save port state: {e}");
-        }
-        self.send_async(
-            AsyncKind::PortStatus,
-            OFPPR_ADD,
-            Message::PortStatus(PortStatus {
-                reason: OFPPR_ADD,
-                desc,
-            }),
-        );
+        self.save_ports();
+        self.port_status(OFPPR_ADD, desc);
         Ok(n)
     }
 
@@ -960,7 +954,7 @@ impl Bridge {
                 _ => {
                     if let Some(i) = self.ports.parked.iter().position(|e| e.name == name) {
                         let e = self.ports.parked.remove(i);
-                        let _ = self.ports.save();
+                        self.save_ports();
                         return Ok(e.ofport);
                     }
                     return Err(format!("{name} is not a port of {}", self.s.name));
@@ -977,17 +971,8 @@ impl Bridge {
         let desc = entry.desc();
         info!(bridge = %self.s.name, port = %entry.name, ofport = n, "port deleted");
         drop(entry); // a TAP we created disappears here (or when the data plane lets go)
-        if let Err(e) = self.ports.save() {
-            warn!(bridge = %self.s.name, "cannot save port state: {e}");
-        }
-        self.send_async(
-            AsyncKind::PortStatus,
-            OFPPR_DELETE,
-            Message::PortStatus(PortStatus {
-                reason: OFPPR_DELETE,
-                desc,
-            }),
-        );
+        self.save_ports();
+        self.port_status(OFPPR_DELETE, desc);
         Ok(n)
     }
 
