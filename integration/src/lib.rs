@@ -22,6 +22,7 @@ pub mod netns;
 pub mod of;
 pub mod ovs;
 pub mod packet;
+pub mod prometheus;
 pub mod vm;
 
 pub use bed::{TwoVms, IP1, IP2};
