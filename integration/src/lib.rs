@@ -17,6 +17,7 @@
 //! in-process on sockets created inside the namespace ([`in_netns`]).
 
 pub mod bed;
+pub mod controller;
 pub mod daemon;
 pub mod netns;
 pub mod of;
