@@ -611,6 +611,26 @@ mod tests {
     }
 
     #[test]
+    fn the_deploy_tenant_and_trunk_configs_load() {
+        for (file, ports, dpid) in [
+            ("tenants.toml", 3, None),
+            ("trunk.toml", 4, Some(1u64)),
+        ] {
+            let path = format!("{}/../deploy/config/{file}", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).expect("deploy config");
+            let c = DaemonConfig::load(Some((&path, &text)), &BridgeFlags::default())
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+            let b = &c.bridges[0];
+            assert_eq!(b.fail_mode, FailMode::Secure, "{file}");
+            assert_eq!(b.ports.len(), ports, "{file}");
+            assert_eq!(b.controllers, ["tcp:127.0.0.1:6653"], "{file}");
+            if let Some(d) = dpid {
+                assert_eq!(b.datapath_id, d, "{file}");
+            }
+        }
+    }
+
+    #[test]
     fn packet_in_rate_from_file_and_flag() {
         let toml = "[[bridge]]\nname='br0'\npacket_in_rate=50\n";
         let c = DaemonConfig::load(Some(("t", toml)), &BridgeFlags::default()).unwrap();
