@@ -8,17 +8,23 @@
 //! statedir = "/var/lib/tapflow"  # ports remembered across restarts
 //! metrics = "127.0.0.1:9310"     # Prometheus /metrics
 //! metrics_flows = ["cookie=0x10/0xff", "table=3"]  # per-flow series (opt-in)
+//! # TLS identity for ssl:/pssl: targets (all three, as OVS's --private-key,
+//! # --certificate, --ca-cert; one per daemon, as OVS's SSL table)
+//! private_key = "/etc/tapflow/pki/switch-privkey.pem"
+//! certificate = "/etc/tapflow/pki/switch-cert.pem"
+//! ca_cert = "/etc/tapflow/pki/controllerca/cacert.pem"
 //!
 //! [[bridge]]
 //! name = "br0"
 //! datapath_id = "0x1"            # 1-16 hex digits; default derived from the name
 //! fail_mode = "secure"           # standalone (default) | secure
 //! table_miss = "drop"            # drop (default) | controller
-//! controllers = ["tcp:127.0.0.1:6653"]
-//! listen = ["ptcp:6653"]
+//! controllers = ["tcp:127.0.0.1:6653"]   # or ssl:HOST[:PORT]
+//! listen = ["ptcp:6653"]                  # or pssl:[PORT][:IP]
 //! ports = ["tap1:1", "tap2:2"]   # IFNAME[:OFPORT]
 //! ```
 
+use crate::ofconn::TlsFiles;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::fmt;
@@ -174,10 +180,10 @@ pub struct BridgeConfig {
     pub fail_mode: FailMode,
     pub table_miss: TableMiss,
     pub ports: Vec<PortSpec>,
-    /// Active OpenFlow targets (`tcp:HOST[:PORT]`), kept as text and parsed by
-    /// the connection layer, which owns that syntax.
+    /// Active OpenFlow targets (`tcp:HOST[:PORT]`, `ssl:HOST[:PORT]`), kept
+    /// as text and parsed by the connection layer, which owns that syntax.
     pub controllers: Vec<String>,
-    /// Passive listeners (`ptcp:[PORT][:IP]`).
+    /// Passive listeners (`ptcp:[PORT][:IP]`, `pssl:[PORT][:IP]`).
     pub listen: Vec<String>,
     /// PACKET_INs per second the data plane may send (0 = no limit), so a
     /// miss storm cannot starve forwarding or the controller.
@@ -196,6 +202,9 @@ pub struct DaemonConfig {
     /// Flows with per-flow metrics (`--metrics-flows`; none by default).
     pub metrics_flows: Vec<crate::metrics::FlowSpec>,
     pub bridges: Vec<BridgeConfig>,
+    /// The TLS identity of `ssl:`/`pssl:` targets; all three files are given
+    /// or none (checked here; the files are read at startup).
+    pub tls: Option<TlsFiles>,
 }
 
 // --- the TOML file -----------------------------------------------------------
@@ -208,6 +217,9 @@ struct FileConfig {
     metrics: Option<String>,
     #[serde(default)]
     metrics_flows: Vec<String>,
+    private_key: Option<PathBuf>,
+    certificate: Option<PathBuf>,
+    ca_cert: Option<PathBuf>,
     #[serde(default)]
     bridge: Vec<FileBridge>,
 }
@@ -244,6 +256,11 @@ pub struct BridgeFlags {
     pub metrics: Option<String>,
     /// Replaces the file's `metrics_flows` when given.
     pub metrics_flows: Vec<String>,
+    /// `--private-key`, `--certificate`, `--ca-cert`: each replaces the
+    /// file's `private_key`, `certificate`, `ca_cert`.
+    pub private_key: Option<PathBuf>,
+    pub certificate: Option<PathBuf>,
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl DaemonConfig {
@@ -369,7 +386,14 @@ impl DaemonConfig {
                 }
             }
         }
+        let tls = resolve_tls(
+            &bridges,
+            flags.private_key.clone().or(file.private_key),
+            flags.certificate.clone().or(file.certificate),
+            flags.ca_cert.clone().or(file.ca_cert),
+        )?;
         Ok(DaemonConfig {
+            tls,
             rundir: flags
                 .rundir
                 .clone()
@@ -387,6 +411,59 @@ impl DaemonConfig {
                 .collect::<Result<_, _>>()?,
             bridges,
         })
+    }
+}
+
+/// The TLS files: all three or none. Missing ones are an error when given
+/// partly, or when a bridge has an `ssl:`/`pssl:` target; the message names
+/// the flags (and config keys) to add.
+fn resolve_tls(
+    bridges: &[BridgeConfig],
+    private_key: Option<PathBuf>,
+    certificate: Option<PathBuf>,
+    ca_cert: Option<PathBuf>,
+) -> Result<Option<TlsFiles>, ConfigError> {
+    if let (Some(private_key), Some(certificate), Some(ca_cert)) =
+        (&private_key, &certificate, &ca_cert)
+    {
+        return Ok(Some(TlsFiles {
+            private_key: private_key.clone(),
+            certificate: certificate.clone(),
+            ca_cert: ca_cert.clone(),
+        }));
+    }
+    let missing: Vec<(&str, &str)> = [
+        (private_key.is_none(), ("--private-key", "private_key")),
+        (certificate.is_none(), ("--certificate", "certificate")),
+        (ca_cert.is_none(), ("--ca-cert", "ca_cert")),
+    ]
+    .into_iter()
+    .filter_map(|(m, names)| m.then_some(names))
+    .collect();
+    let flags = missing.iter().map(|m| m.0).collect::<Vec<_>>().join(", ");
+    let keys = missing.iter().map(|m| m.1).collect::<Vec<_>>().join(", ");
+    let tls_user = bridges.iter().find_map(|b| {
+        b.controllers
+            .iter()
+            .find(|t| t.starts_with("ssl:"))
+            .map(|t| format!("bridge '{}': controller {t}", b.name))
+            .or_else(|| {
+                b.listen
+                    .iter()
+                    .find(|t| t.starts_with("pssl:"))
+                    .map(|t| format!("bridge '{}': listen {t}", b.name))
+            })
+    });
+    match tls_user {
+        Some(who) => err(format!(
+            "{who} needs a TLS private key, certificate and CA certificate: \
+             {flags} missing ({keys} in the config file)"
+        )),
+        None if missing.len() < 3 => err(format!(
+            "TLS files are given only in part: {flags} missing ({keys} in the config file); \
+             ssl:/pssl: targets need all three"
+        )),
+        None => Ok(None),
     }
 }
 
@@ -525,6 +602,23 @@ mod tests {
     }
 
     #[test]
+    fn the_deploy_tenant_and_trunk_configs_load() {
+        for (file, ports, dpid) in [("tenants.toml", 3, None), ("trunk.toml", 4, Some(1u64))] {
+            let path = format!("{}/../deploy/config/{file}", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).expect("deploy config");
+            let c = DaemonConfig::load(Some((&path, &text)), &BridgeFlags::default())
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+            let b = &c.bridges[0];
+            assert_eq!(b.fail_mode, FailMode::Secure, "{file}");
+            assert_eq!(b.ports.len(), ports, "{file}");
+            assert_eq!(b.controllers, ["tcp:127.0.0.1:6653"], "{file}");
+            if let Some(d) = dpid {
+                assert_eq!(b.datapath_id, d, "{file}");
+            }
+        }
+    }
+
+    #[test]
     fn duplicate_ports_and_numbers_are_refused() {
         let mut f = flags("br0");
         f.ports = vec!["tap1:1".into(), "tap2:1".into()];
@@ -611,26 +705,6 @@ mod tests {
     }
 
     #[test]
-    fn the_deploy_tenant_and_trunk_configs_load() {
-        for (file, ports, dpid) in [
-            ("tenants.toml", 3, None),
-            ("trunk.toml", 4, Some(1u64)),
-        ] {
-            let path = format!("{}/../deploy/config/{file}", env!("CARGO_MANIFEST_DIR"));
-            let text = std::fs::read_to_string(&path).expect("deploy config");
-            let c = DaemonConfig::load(Some((&path, &text)), &BridgeFlags::default())
-                .unwrap_or_else(|e| panic!("{file}: {e}"));
-            let b = &c.bridges[0];
-            assert_eq!(b.fail_mode, FailMode::Secure, "{file}");
-            assert_eq!(b.ports.len(), ports, "{file}");
-            assert_eq!(b.controllers, ["tcp:127.0.0.1:6653"], "{file}");
-            if let Some(d) = dpid {
-                assert_eq!(b.datapath_id, d, "{file}");
-            }
-        }
-    }
-
-    #[test]
     fn packet_in_rate_from_file_and_flag() {
         let toml = "[[bridge]]\nname='br0'\npacket_in_rate=50\n";
         let c = DaemonConfig::load(Some(("t", toml)), &BridgeFlags::default()).unwrap();
@@ -643,6 +717,77 @@ mod tests {
         assert_eq!(c.bridges[0].packet_in_rate, 0);
         let c = DaemonConfig::load(None, &flags("br1")).unwrap();
         assert_eq!(c.bridges[0].packet_in_rate, DEFAULT_PACKET_IN_RATE);
+    }
+
+    #[test]
+    fn tls_files_come_from_flags_or_the_file() {
+        let toml = "private_key = '/f/key.pem'\ncertificate = '/f/cert.pem'\n\
+                    ca_cert = '/f/ca.pem'\n[[bridge]]\nname = 'br0'\n\
+                    controllers = ['ssl:10.0.0.1']\nlisten = ['pssl:6654']\n";
+        let c = DaemonConfig::load(Some(("t", toml)), &BridgeFlags::default()).unwrap();
+        assert_eq!(
+            c.tls,
+            Some(TlsFiles {
+                private_key: "/f/key.pem".into(),
+                certificate: "/f/cert.pem".into(),
+                ca_cert: "/f/ca.pem".into(),
+            })
+        );
+        let f = BridgeFlags {
+            certificate: Some("/x/cert.pem".into()),
+            ..Default::default()
+        };
+        let c = DaemonConfig::load(Some(("t", toml)), &f).unwrap();
+        let tls = c.tls.unwrap();
+        assert_eq!(tls.certificate, PathBuf::from("/x/cert.pem"));
+        assert_eq!(tls.private_key, PathBuf::from("/f/key.pem"));
+        // No TLS files and no ssl targets: no TLS.
+        assert_eq!(DaemonConfig::load(None, &flags("br0")).unwrap().tls, None);
+    }
+
+    #[test]
+    fn ssl_targets_without_tls_files_name_what_is_missing() {
+        let mut f = flags("br0");
+        f.controllers = vec!["tcp:10.0.0.2".into(), "ssl:10.0.0.1:6653".into()];
+        let e = DaemonConfig::load(None, &f).unwrap_err();
+        assert_eq!(
+            e.0,
+            "bridge 'br0': controller ssl:10.0.0.1:6653 needs a TLS private key, certificate \
+             and CA certificate: --private-key, --certificate, --ca-cert missing \
+             (private_key, certificate, ca_cert in the config file)"
+        );
+        let mut f = flags("br0");
+        f.listen = vec!["pssl:6653:127.0.0.1".into()];
+        f.private_key = Some("/k.pem".into());
+        f.certificate = Some("/c.pem".into());
+        let e = DaemonConfig::load(None, &f).unwrap_err();
+        assert!(
+            e.0.starts_with("bridge 'br0': listen pssl:6653:127.0.0.1 needs")
+                && e.0
+                    .contains(": --ca-cert missing (ca_cert in the config file)"),
+            "{e}"
+        );
+        // Given in part without any ssl target: still a mistake.
+        let mut f = flags("br0");
+        f.ca_cert = Some("/ca.pem".into());
+        let e = DaemonConfig::load(None, &f).unwrap_err();
+        assert!(
+            e.0.starts_with(
+                "TLS files are given only in part: --private-key, --certificate missing"
+            ),
+            "{e}"
+        );
+        // The file's keys count as given.
+        let toml = "private_key='/k'\ncertificate='/c'\n[[bridge]]\nname='br0'\n";
+        let mut f = BridgeFlags {
+            ca_cert: Some("/ca.pem".into()),
+            ..Default::default()
+        };
+        f.controllers = vec!["ssl:h".into()];
+        assert!(DaemonConfig::load(Some(("t", toml)), &f)
+            .unwrap()
+            .tls
+            .is_some());
     }
 
     #[test]

@@ -34,12 +34,22 @@ pub struct Flags {
     /// one is attached through AF_PACKET. Repeatable.
     #[arg(long = "port", value_name = "IFNAME[:OFPORT]")]
     pub ports: Vec<String>,
-    /// tcp:HOST[:PORT] (default port 6653). Repeatable.
+    /// tcp:HOST[:PORT] or ssl:HOST[:PORT] (default port 6653). Repeatable.
     #[arg(long = "controller", value_name = "TARGET")]
     pub controllers: Vec<String>,
-    /// ptcp:[PORT][:IP] (default 6653 on 127.0.0.1). Repeatable.
+    /// ptcp:[PORT][:IP] or pssl:[PORT][:IP] (default 6653 on 127.0.0.1). Repeatable.
     #[arg(long = "listen", value_name = "TARGET")]
     pub listen: Vec<String>,
+    /// ssl:/pssl: our private key (PEM), as OVS's --private-key.
+    #[arg(long = "private-key", value_name = "FILE")]
+    pub private_key: Option<PathBuf>,
+    /// ssl:/pssl: our certificate (PEM), as OVS's --certificate.
+    #[arg(long = "certificate", value_name = "FILE")]
+    pub certificate: Option<PathBuf>,
+    /// ssl:/pssl: the CA certificate(s) a peer's certificate must be signed
+    /// by (PEM), as OVS's --ca-cert. Peers without one are refused.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// standalone (default) or secure.
     #[arg(long = "fail-mode", value_name = "MODE")]
     pub fail_mode: Option<String>,
@@ -87,6 +97,9 @@ impl Flags {
             statedir: self.statedir.clone(),
             metrics: self.metrics.clone(),
             metrics_flows: self.metrics_flows.clone(),
+            private_key: self.private_key.clone(),
+            certificate: self.certificate.clone(),
+            ca_cert: self.ca_cert.clone(),
         }
     }
 }

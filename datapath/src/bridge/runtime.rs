@@ -1,6 +1,7 @@
 //! Starting and stopping every bridge of the daemon.
 //!
-//! [`start_all`] first binds the `--metrics` address (so a taken port fails
+//! [`start_all`] first reads the TLS files of `ssl:`/`pssl:` targets and
+//! binds the `--metrics` address (so a bad certificate or a taken port fails
 //! startup before any device exists), then brings each bridge up in this
 //! order: its targets are parsed (nothing is created for a bad one); its
 //! ports (LOCAL, then the configured and remembered ones); the pipeline
@@ -30,7 +31,10 @@ use super::ports::{
 use crate::config::{BridgeConfig, DaemonConfig};
 use crate::dataplane::DatapathConfig;
 use crate::metrics::{BridgeSource, FlowSelect, MetricsServer, Scraper};
-use crate::ofconn::{bind_listener, spawn_active_with, ConnConfig, ListenTarget, Target};
+use crate::ofconn::{
+    bind_listener, bind_listener_with, spawn_active_tls, ConnConfig, ListenTarget, Target,
+    TlsContext,
+};
 use crate::pipeline::{clock, Pipeline, PipelineConfig};
 use crate::port::LinkEvent;
 use ofproto::consts::OFPP_LOCAL;
@@ -177,6 +181,14 @@ pub async fn start_all(cfg: &DaemonConfig) -> Result<Running, String> {
 
 /// [`start_all`] with explicit options.
 pub async fn start_all_with(cfg: &DaemonConfig, opts: RuntimeOptions) -> Result<Running, String> {
+    // The TLS files are read first: a bad one fails startup before anything
+    // exists.
+    let tls = match &cfg.tls {
+        Some(files) => Some(Arc::new(
+            TlsContext::load(files).map_err(|e| format!("TLS: {e}"))?,
+        )),
+        None => None,
+    };
     // The metrics address is bound before anything is created (nothing to
     // undo if it is taken) and served once the bridges exist.
     let metrics_listener = match &cfg.metrics {
@@ -194,7 +206,7 @@ pub async fn start_all_with(cfg: &DaemonConfig, opts: RuntimeOptions) -> Result<
         metrics: None,
     };
     for b in &cfg.bridges {
-        match start_bridge(b, cfg, &opts).await {
+        match start_bridge(b, cfg, &opts, tls.as_ref()).await {
             Ok(br) => running.bridges.push(br),
             Err(e) => {
                 running.shutdown().await;
@@ -298,6 +310,7 @@ async fn start_bridge(
     b: &BridgeConfig,
     cfg: &DaemonConfig,
     opts: &RuntimeOptions,
+    tls: Option<&Arc<TlsContext>>,
 ) -> Result<BridgeRunning, String> {
     // Targets first: a bad one must not leave devices behind.
     let mut listen = Vec::new();
@@ -388,7 +401,7 @@ async fn start_bridge(
     // Listeners: bound before anything else can fail.
     let mut bound = Vec::new();
     for t in &listen {
-        match bind_listener(t) {
+        match bind_listener_with(t, tls.cloned()) {
             Ok(l) => bound.push(l),
             Err(e) => {
                 let msg = format!("listen {t}: {}", tidy_bind_error(t, &e));
@@ -440,12 +453,13 @@ async fn start_bridge(
     let actives = controllers
         .into_iter()
         .map(|t| {
-            spawn_active_with(
+            spawn_active_tls(
                 t,
                 ConnKind::Primary,
                 ev_tx.clone(),
                 ids.clone(),
                 opts.conn.clone(),
+                tls.cloned(),
             )
         })
         .collect();

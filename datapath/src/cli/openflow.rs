@@ -19,7 +19,7 @@
 //!   can be one higher).
 
 use super::sort::sort_flows;
-use super::target::{connect_error, resolve};
+use super::target::{connect_error, resolve, tls_context};
 use super::{output_error, CliError, Options};
 use crate::ofconn::{BlockingClient, ClientError};
 use ofproto::consts::*;
@@ -59,8 +59,9 @@ impl Session {
     pub fn open(o: &Options, target: &str) -> Result<Session, CliError> {
         let r = resolve(target, &o.rundir)?;
         let t = r.openflow_target();
-        let mut client =
-            BlockingClient::connect(&t).map_err(|e| connect_error(&r, &o.rundir, &e))?;
+        let tls = tls_context(&t, &o.tls)?;
+        let mut client = BlockingClient::connect_with(&t, tls.as_ref())
+            .map_err(|e| connect_error(&r, &o.rundir, &e))?;
         let wait = o.timeout.unwrap_or(DEFAULT_WAIT);
         client.set_timeout(wait);
         Ok(Session {

@@ -1,11 +1,14 @@
 //! What a TARGET argument names: a tapflowd bridge (its `RUNDIR/NAME.mgmt`
 //! socket, and `RUNDIR/tapflowd.ctl` for the control verbs), or an explicit
-//! OpenFlow endpoint `unix:PATH` / `tcp:HOST[:PORT]` (tapflowd or OVS).
-//! A bare path to a socket (`/var/run/openvswitch/br0.mgmt`) is taken as
-//! `unix:PATH`, as ovs-ofctl does.
+//! OpenFlow endpoint `unix:PATH` / `tcp:HOST[:PORT]` / `ssl:HOST[:PORT]`
+//! (tapflowd or OVS). A bare path to a socket
+//! (`/var/run/openvswitch/br0.mgmt`) is taken as `unix:PATH`, as ovs-ofctl
+//! does. `ssl:` needs `--private-key`, `--certificate` and `--ca-cert`
+//! ([`tls_context`]); they are ignored for other targets, as ovs-ofctl
+//! ignores them.
 
 use super::CliError;
-use crate::ofconn::Target;
+use crate::ofconn::{Target, TlsContext, TlsFiles};
 use std::path::{Path, PathBuf};
 
 /// tapflowd's default run directory (`--rundir`, `TAPFLOW_RUNDIR`).
@@ -32,6 +35,47 @@ impl Resolved {
     }
 }
 
+/// `--private-key`, `--certificate`, `--ca-cert` as given.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    pub private_key: Option<PathBuf>,
+    pub certificate: Option<PathBuf>,
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// The TLS context for `target`: `None` unless it is `ssl:`, which needs all
+/// three files (a usage error names the missing flags); a file that cannot
+/// be used is a failure naming the file.
+pub fn tls_context(target: &Target, o: &TlsOptions) -> Result<Option<TlsContext>, CliError> {
+    if !target.is_tls() {
+        return Ok(None);
+    }
+    let (Some(private_key), Some(certificate), Some(ca_cert)) =
+        (&o.private_key, &o.certificate, &o.ca_cert)
+    else {
+        let missing: Vec<&str> = [
+            (o.private_key.is_none(), "--private-key"),
+            (o.certificate.is_none(), "--certificate"),
+            (o.ca_cert.is_none(), "--ca-cert"),
+        ]
+        .into_iter()
+        .filter_map(|(m, flag)| m.then_some(flag))
+        .collect();
+        return Err(CliError::Usage(format!(
+            "{target} needs {} (our key, our certificate, and the CA that signed the switch's certificate)",
+            missing.join(", ")
+        )));
+    };
+    let files = TlsFiles {
+        private_key: private_key.clone(),
+        certificate: certificate.clone(),
+        ca_cert: ca_cert.clone(),
+    };
+    TlsContext::load(&files)
+        .map(Some)
+        .map_err(|e| CliError::Failed(format!("{target}: {e}")))
+}
+
 /// Whether `s` can be a bridge name: what tapflowd accepts as an interface
 /// name (IFNAMSIZ-1 bytes, no '/', ':' or whitespace).
 pub fn is_bridge_name(s: &str) -> bool {
@@ -56,7 +100,7 @@ pub fn resolve(target: &str, rundir: &Path) -> Result<Resolved, CliError> {
     }
     if !is_bridge_name(target) {
         return Err(CliError::Usage(format!(
-            "'{target}' is not a bridge name, unix:PATH or tcp:HOST[:PORT]"
+            "'{target}' is not a bridge name, unix:PATH, tcp:HOST[:PORT] or ssl:HOST[:PORT]"
         )));
     }
     Ok(Resolved::Bridge {
@@ -170,7 +214,8 @@ mod tests {
         let rd = Path::new("/run/tapflow");
         for t in [
             "ptcp:6653",
-            "ssl:1.2.3.4:6653",
+            "pssl:6653",
+            "ssl:",
             "tcp:",
             "foo:bar",
             "",
@@ -182,6 +227,62 @@ mod tests {
                 resolve(t, rd)
             );
         }
+    }
+
+    #[test]
+    fn ssl_endpoints_parse_and_need_all_three_tls_files() {
+        let rd = Path::new("/run/tapflow");
+        let r = resolve("ssl:127.0.0.1:6654", rd).unwrap();
+        let t = r.openflow_target();
+        assert_eq!(
+            t,
+            Target::Ssl {
+                host: "127.0.0.1".into(),
+                port: 6654
+            }
+        );
+        assert_eq!(
+            resolve("ssl:[::1]", rd)
+                .unwrap()
+                .openflow_target()
+                .to_string(),
+            "ssl:[::1]:6653"
+        );
+        let CliError::Usage(m) = tls_context(&t, &TlsOptions::default()).unwrap_err() else {
+            panic!()
+        };
+        assert!(
+            m.starts_with("ssl:127.0.0.1:6654 needs --private-key, --certificate, --ca-cert"),
+            "{m}"
+        );
+        let some = TlsOptions {
+            private_key: Some("/k.pem".into()),
+            ca_cert: Some("/ca.pem".into()),
+            certificate: None,
+        };
+        let CliError::Usage(m) = tls_context(&t, &some).unwrap_err() else {
+            panic!()
+        };
+        assert!(
+            m.starts_with("ssl:127.0.0.1:6654 needs --certificate ("),
+            "{m}"
+        );
+        // Files that are not there: a failure naming the file.
+        let all = TlsOptions {
+            certificate: Some("/nonexistent/c.pem".into()),
+            ..some.clone()
+        };
+        let CliError::Failed(m) = tls_context(&t, &all).unwrap_err() else {
+            panic!()
+        };
+        assert!(m.contains("/k.pem"), "{m}");
+        // Other targets ignore the flags, as ovs-ofctl does.
+        let tcp = resolve("tcp:127.0.0.1", rd).unwrap().openflow_target();
+        assert!(tls_context(&tcp, &all).unwrap().is_none());
+        let unix = resolve("br0", rd).unwrap().openflow_target();
+        assert!(tls_context(&unix, &TlsOptions::default())
+            .unwrap()
+            .is_none());
     }
 
     #[test]

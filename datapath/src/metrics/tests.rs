@@ -864,6 +864,7 @@ fn config(dir: &TempDir, metrics: Option<String>) -> DaemonConfig {
         statedir: dir.0.join("state"),
         metrics,
         metrics_flows: vec!["table=0".parse().unwrap()],
+        tls: None,
         bridges: vec![BridgeConfig {
             name: "br0".into(),
             datapath_id: 1,

@@ -21,7 +21,8 @@
 //! [`BlockingClient`] wraps it with a private current-thread runtime.
 
 use super::frame::{encode_checked, hello_failed, negotiate, our_hello, version_name, FrameReader};
-use super::transport::{connect, OfStream, Target};
+use super::tls::{describe_tls_error, is_tls_error, TlsContext};
+use super::transport::{connect_with, OfStream, Target};
 use bytes::{Buf, Bytes, BytesMut};
 use ofproto::codec::OfpFrame;
 use ofproto::consts::{OFPMPF_REPLY_MORE, OFPT_ECHO_REQUEST, OFPT_ERROR};
@@ -232,7 +233,12 @@ impl OfClient {
     /// Connects to `target` and exchanges HELLOs (both within the default
     /// timeout). Fails if the peer does not do OpenFlow 1.3.
     pub async fn connect(target: &Target) -> io::Result<OfClient> {
-        let stream = tokio::time::timeout(DEFAULT_TIMEOUT, connect(target))
+        OfClient::connect_with(target, None).await
+    }
+
+    /// [`OfClient::connect`] with the TLS context an `ssl:` target needs.
+    pub async fn connect_with(target: &Target, tls: Option<&TlsContext>) -> io::Result<OfClient> {
+        let stream = tokio::time::timeout(DEFAULT_TIMEOUT, connect_with(target, tls))
             .await
             .map_err(|_| {
                 io::Error::new(
@@ -510,8 +516,17 @@ impl OfClient {
     /// answered; any other frame is handed back.
     fn handle(&mut self, ev: Ev) -> Result<Option<OfpFrame>, ClientError> {
         let target = &self.target;
-        let ctx =
-            |e: io::Error| ClientError::Io(io::Error::new(e.kind(), format!("{target}: {e}")));
+        // With TLS 1.3 a server that refuses our certificate says so after
+        // our side of the handshake is done: the alert arrives as a read
+        // error, typically while we wait for the peer's HELLO.
+        let ctx = |e: io::Error| {
+            let what = if is_tls_error(&e) {
+                format!("TLS: {}", describe_tls_error(&e))
+            } else {
+                e.to_string()
+            };
+            ClientError::Io(io::Error::new(e.kind(), format!("{target}: {what}")))
+        };
         match ev {
             Ev::Wrote(Ok(0)) => Err(ctx(io::ErrorKind::WriteZero.into())),
             Ev::Wrote(Ok(n)) => {
@@ -550,10 +565,15 @@ pub struct BlockingClient {
 
 impl BlockingClient {
     pub fn connect(target: &Target) -> io::Result<BlockingClient> {
+        BlockingClient::connect_with(target, None)
+    }
+
+    /// [`BlockingClient::connect`] with the TLS context an `ssl:` target needs.
+    pub fn connect_with(target: &Target, tls: Option<&TlsContext>) -> io::Result<BlockingClient> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let inner = rt.block_on(OfClient::connect(target))?;
+        let inner = rt.block_on(OfClient::connect_with(target, tls))?;
         Ok(BlockingClient { rt, inner })
     }
 

@@ -363,6 +363,10 @@ fn tcp_target(l: &ListenTarget) -> Target {
             host: a.ip().to_string(),
             port: a.port(),
         },
+        ListenTarget::Ssl(a) => Target::Ssl {
+            host: a.ip().to_string(),
+            port: a.port(),
+        },
         ListenTarget::Unix(p) => Target::Unix(p.clone()),
     }
 }
@@ -870,10 +874,9 @@ fn targets_parse() {
         ("tcp:[nothost]:1", "bad target 'tcp:[nothost]:1': 'nothost' is not an IPv6 address"),
         ("tcp:[::1]x", "bad target 'tcp:[::1]x': unexpected 'x' after ']'"),
         ("unix:", "bad target 'unix:': missing path"),
-        ("ptcp:6653", "bad target 'ptcp:6653': 'ptcp:' is a listening target; connect with tcp:HOST[:PORT] or unix:PATH"),
-        ("ssl:1.2.3.4", "bad target 'ssl:1.2.3.4': ssl: is not supported yet"),
-        ("udp:1.2.3.4", "bad target 'udp:1.2.3.4': unknown connection type 'udp' (expected tcp: or unix:)"),
-        ("br0", "bad target 'br0': expected TYPE:ARGS, e.g. tcp:127.0.0.1:6653, unix:/run/tapflow/br0.mgmt"),
+        ("ptcp:6653", "bad target 'ptcp:6653': 'ptcp:' is a listening target; connect with tcp:HOST[:PORT], ssl:HOST[:PORT] or unix:PATH"),
+        ("udp:1.2.3.4", "bad target 'udp:1.2.3.4': unknown connection type 'udp' (expected tcp:, ssl: or unix:)"),
+        ("br0", "bad target 'br0': expected TYPE:ARGS, e.g. tcp:127.0.0.1:6653, ssl:127.0.0.1:6653, unix:/run/tapflow/br0.mgmt"),
     ];
     for (s, want) in bad {
         assert_eq!(s.parse::<Target>().unwrap_err().to_string(), *want, "{s}");
@@ -905,8 +908,8 @@ fn listen_targets_parse() {
         ("ptcp:x", "bad target 'ptcp:x': bad port 'x' (expected 0-65535)"),
         ("ptcp:1:localhost", "bad target 'ptcp:1:localhost': 'localhost' is not an IP address (ptcp: takes an address to listen on, not a host name)"),
         ("punix:", "bad target 'punix:': missing path"),
-        ("tcp:1.2.3.4", "bad target 'tcp:1.2.3.4': 'tcp:' is an active target; listen with ptcp:[PORT][:IP] or punix:PATH"),
-        ("pudp:1", "bad target 'pudp:1': unknown listening type 'pudp' (expected ptcp: or punix:)"),
+        ("tcp:1.2.3.4", "bad target 'tcp:1.2.3.4': 'tcp:' is an active target; listen with ptcp:[PORT][:IP], pssl:[PORT][:IP] or punix:PATH"),
+        ("pudp:1", "bad target 'pudp:1': unknown listening type 'pudp' (expected ptcp:, pssl: or punix:)"),
     ];
     for (s, want) in bad {
         assert_eq!(

@@ -1,18 +1,28 @@
 //! OVS-style connection targets and the tasks that serve them.
 //!
-//! Active (we connect): `tcp:HOST[:PORT]` (IP literal or host name; IPv6 in
-//! brackets, `tcp:[::1]:6653`; default port 6653) and `unix:PATH`.
-//! [`spawn_active`] reconnects forever with exponential backoff (1 s doubling
-//! to 8 s, as OVS), reset once a connection gets through HELLO negotiation.
+//! Active (we connect): `tcp:HOST[:PORT]` and `ssl:HOST[:PORT]` (IP literal
+//! or host name; IPv6 in brackets, `tcp:[::1]:6653`; default port 6653) and
+//! `unix:PATH`. [`spawn_active`] reconnects forever with exponential backoff
+//! (1 s doubling to 8 s, as OVS), reset once a connection gets through HELLO
+//! negotiation.
 //!
-//! Passive (we listen): `ptcp:[PORT][:IP]` (default port 6653, default IP
-//! 127.0.0.1 — note OVS's default is all addresses; we only listen wider when
-//! told; IPv6 as `ptcp:6653:[::1]`) and `punix:PATH`. [`spawn_listener`] binds
-//! synchronously so that a daemon fails its startup with a clear message; a
-//! unix socket is created with mode 0600, a stale socket file left by a crash
-//! is replaced, and a socket another live process listens on is refused.
+//! Passive (we listen): `ptcp:[PORT][:IP]` and `pssl:[PORT][:IP]` (default
+//! port 6653, default IP 127.0.0.1 — note OVS's default is all addresses; we
+//! only listen wider when told; IPv6 as `ptcp:6653:[::1]`) and `punix:PATH`.
+//! [`spawn_listener`] binds synchronously so that a daemon fails its startup
+//! with a clear message; a unix socket is created with mode 0600, a stale
+//! socket file left by a crash is replaced, and a socket another live process
+//! listens on is refused.
+//!
+//! `ssl:`/`pssl:` run TLS with mutual certificate authentication
+//! ([`super::tls`]); they need a [`TlsContext`] (`--private-key`,
+//! `--certificate`, `--ca-cert`). On a `pssl:` listener each handshake runs
+//! in its own task within [`ConnConfig::hello_timeout`], so a peer that is
+//! refused, or stalls, delays nobody else; only a peer whose certificate
+//! chains to the CA becomes an OpenFlow connection.
 
 use super::conn::{serve, ConnConfig};
+use super::tls::{describe_handshake_error, TlsContext};
 use crate::bridge::{BridgeEvent, ConnId, ConnKind};
 use std::fmt;
 use std::io;
@@ -31,7 +41,7 @@ use tracing::{debug, info, warn};
 /// The IANA OpenFlow port.
 pub const DEFAULT_OFP_PORT: u16 = 6653;
 
-/// Where to connect: `tcp:HOST[:PORT]` or `unix:PATH`.
+/// Where to connect: `tcp:HOST[:PORT]`, `ssl:HOST[:PORT]` or `unix:PATH`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
     /// `host` is a name or an IP literal (IPv6 without brackets).
@@ -39,14 +49,35 @@ pub enum Target {
         host: String,
         port: u16,
     },
+    /// TLS over TCP; `host` as for `Tcp`.
+    Ssl {
+        host: String,
+        port: u16,
+    },
     Unix(PathBuf),
 }
 
-/// Where to listen: `ptcp:[PORT][:IP]` or `punix:PATH`.
+impl Target {
+    /// Whether connecting needs a [`TlsContext`].
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Target::Ssl { .. })
+    }
+}
+
+/// Where to listen: `ptcp:[PORT][:IP]`, `pssl:[PORT][:IP]` or `punix:PATH`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ListenTarget {
     Tcp(SocketAddr),
+    /// TLS over TCP.
+    Ssl(SocketAddr),
     Unix(PathBuf),
+}
+
+impl ListenTarget {
+    /// Whether listening needs a [`TlsContext`].
+    pub fn is_tls(&self) -> bool {
+        matches!(self, ListenTarget::Ssl(_))
+    }
 }
 
 /// A target string that does not parse.
@@ -135,7 +166,7 @@ fn split_scheme(s: &str) -> Result<(&str, &str), TargetError> {
     s.split_once(':').ok_or_else(|| {
         bad(
             s,
-            "expected TYPE:ARGS, e.g. tcp:127.0.0.1:6653, unix:/run/tapflow/br0.mgmt",
+            "expected TYPE:ARGS, e.g. tcp:127.0.0.1:6653, ssl:127.0.0.1:6653, unix:/run/tapflow/br0.mgmt",
         )
     })
 }
@@ -150,17 +181,20 @@ impl FromStr for Target {
                 let (host, port) = parse_host_port(rest).map_err(|r| bad(s, r))?;
                 Ok(Target::Tcp { host, port })
             }
+            "ssl" => {
+                let (host, port) = parse_host_port(rest).map_err(|r| bad(s, r))?;
+                Ok(Target::Ssl { host, port })
+            }
             "unix" => Ok(Target::Unix(parse_path(rest).map_err(|r| bad(s, r))?)),
             "ptcp" | "punix" | "pssl" => Err(bad(
                 s,
                 format!(
-                    "'{scheme}:' is a listening target; connect with tcp:HOST[:PORT] or unix:PATH"
+                    "'{scheme}:' is a listening target; connect with tcp:HOST[:PORT], ssl:HOST[:PORT] or unix:PATH"
                 ),
             )),
-            "ssl" => Err(bad(s, "ssl: is not supported yet")),
             _ => Err(bad(
                 s,
-                format!("unknown connection type '{scheme}' (expected tcp: or unix:)"),
+                format!("unknown connection type '{scheme}' (expected tcp:, ssl: or unix:)"),
             )),
         }
     }
@@ -172,55 +206,75 @@ impl FromStr for ListenTarget {
     fn from_str(s: &str) -> Result<Self, TargetError> {
         let (scheme, rest) = split_scheme(s)?;
         match scheme {
-            "ptcp" => {
-                // The port has no ':', so everything after the first ':' is
-                // the address (brackets optional for IPv6).
-                let (port_s, ip_s) = match rest.split_once(':') {
-                    Some((p, ip)) => (p, ip),
-                    None => (rest, ""),
-                };
-                let port = if port_s.is_empty() {
-                    DEFAULT_OFP_PORT
-                } else {
-                    parse_port(port_s).map_err(|r| bad(s, r))?
-                };
-                let ip = if ip_s.is_empty() {
-                    IpAddr::V4(Ipv4Addr::LOCALHOST)
-                } else {
-                    let bare = ip_s
-                        .strip_prefix('[')
-                        .and_then(|x| x.strip_suffix(']'))
-                        .unwrap_or(ip_s);
-                    bare.parse::<IpAddr>().map_err(|_| {
-                        bad(
-                            s,
-                            format!("'{ip_s}' is not an IP address (ptcp: takes an address to listen on, not a host name)"),
-                        )
-                    })?
-                };
-                Ok(ListenTarget::Tcp(SocketAddr::new(ip, port)))
-            }
+            "ptcp" => Ok(ListenTarget::Tcp(
+                parse_port_ip(scheme, rest).map_err(|r| bad(s, r))?,
+            )),
+            "pssl" => Ok(ListenTarget::Ssl(
+                parse_port_ip(scheme, rest).map_err(|r| bad(s, r))?,
+            )),
             "punix" => Ok(ListenTarget::Unix(parse_path(rest).map_err(|r| bad(s, r))?)),
             "tcp" | "unix" | "ssl" => Err(bad(
                 s,
                 format!(
-                    "'{scheme}:' is an active target; listen with ptcp:[PORT][:IP] or punix:PATH"
+                    "'{scheme}:' is an active target; listen with ptcp:[PORT][:IP], pssl:[PORT][:IP] or punix:PATH"
                 ),
             )),
-            "pssl" => Err(bad(s, "pssl: is not supported yet")),
             _ => Err(bad(
                 s,
-                format!("unknown listening type '{scheme}' (expected ptcp: or punix:)"),
+                format!("unknown listening type '{scheme}' (expected ptcp:, pssl: or punix:)"),
             )),
         }
+    }
+}
+
+/// `[PORT][:IP]` of `ptcp:`/`pssl:`. The port has no ':', so everything
+/// after the first ':' is the address (brackets optional for IPv6).
+fn parse_port_ip(scheme: &str, rest: &str) -> Result<SocketAddr, String> {
+    let (port_s, ip_s) = match rest.split_once(':') {
+        Some((p, ip)) => (p, ip),
+        None => (rest, ""),
+    };
+    let port = if port_s.is_empty() {
+        DEFAULT_OFP_PORT
+    } else {
+        parse_port(port_s)?
+    };
+    let ip = if ip_s.is_empty() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        let bare = ip_s
+            .strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .unwrap_or(ip_s);
+        bare.parse::<IpAddr>().map_err(|_| {
+            format!(
+                "'{ip_s}' is not an IP address ({scheme}: takes an address to listen on, not a host name)"
+            )
+        })?
+    };
+    Ok(SocketAddr::new(ip, port))
+}
+
+fn fmt_host_port(f: &mut fmt::Formatter<'_>, scheme: &str, host: &str, port: u16) -> fmt::Result {
+    if host.contains(':') {
+        write!(f, "{scheme}:[{host}]:{port}")
+    } else {
+        write!(f, "{scheme}:{host}:{port}")
+    }
+}
+
+fn fmt_port_ip(f: &mut fmt::Formatter<'_>, scheme: &str, a: &SocketAddr) -> fmt::Result {
+    match a {
+        SocketAddr::V4(a) => write!(f, "{scheme}:{}:{}", a.port(), a.ip()),
+        SocketAddr::V6(a) => write!(f, "{scheme}:{}:[{}]", a.port(), a.ip()),
     }
 }
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Target::Tcp { host, port } if host.contains(':') => write!(f, "tcp:[{host}]:{port}"),
-            Target::Tcp { host, port } => write!(f, "tcp:{host}:{port}"),
+            Target::Tcp { host, port } => fmt_host_port(f, "tcp", host, *port),
+            Target::Ssl { host, port } => fmt_host_port(f, "ssl", host, *port),
             Target::Unix(p) => write!(f, "unix:{}", p.display()),
         }
     }
@@ -229,8 +283,8 @@ impl fmt::Display for Target {
 impl fmt::Display for ListenTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ListenTarget::Tcp(SocketAddr::V4(a)) => write!(f, "ptcp:{}:{}", a.port(), a.ip()),
-            ListenTarget::Tcp(SocketAddr::V6(a)) => write!(f, "ptcp:{}:[{}]", a.port(), a.ip()),
+            ListenTarget::Tcp(a) => fmt_port_ip(f, "ptcp", a),
+            ListenTarget::Ssl(a) => fmt_port_ip(f, "pssl", a),
             ListenTarget::Unix(p) => write!(f, "punix:{}", p.display()),
         }
     }
@@ -244,16 +298,50 @@ fn with_context(e: io::Error, what: impl fmt::Display) -> io::Error {
     io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
-/// Opens a stream to `target` (no OpenFlow yet). TCP gets TCP_NODELAY:
-/// OpenFlow is request/response with small messages.
-/// Errors name the target: `tcp:10.0.0.1:6653: Connection refused (os error 111)`.
+/// The error for a TLS target without a [`TlsContext`].
+fn tls_missing(target: impl fmt::Display) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{target} needs a private key, a certificate and a CA certificate (--private-key, --certificate, --ca-cert)"),
+    )
+}
+
+/// Opens a stream to `target` (no OpenFlow yet); `ssl:` targets are refused
+/// (they need [`connect_with`] and a [`TlsContext`]).
 pub async fn connect(target: &Target) -> io::Result<Box<dyn OfStream>> {
+    connect_with(target, None).await
+}
+
+async fn tcp_connect(host: &str, port: u16, target: &Target) -> io::Result<tokio::net::TcpStream> {
+    let s = tokio::net::TcpStream::connect((host, port))
+        .await
+        .map_err(|e| with_context(e, target))?;
+    let _ = s.set_nodelay(true);
+    Ok(s)
+}
+
+/// Opens a stream to `target` (no OpenFlow yet), running the TLS handshake
+/// for `ssl:` with `tls`. TCP gets TCP_NODELAY: OpenFlow is request/response
+/// with small messages. Errors name the target:
+/// `tcp:10.0.0.1:6653: Connection refused (os error 111)`,
+/// `ssl:10.0.0.1:6653: TLS handshake failed: the peer's certificate is not
+/// signed by our CA (--ca-cert) (…)`.
+pub async fn connect_with(
+    target: &Target,
+    tls: Option<&TlsContext>,
+) -> io::Result<Box<dyn OfStream>> {
     match target {
-        Target::Tcp { host, port } => {
-            let s = tokio::net::TcpStream::connect((host.as_str(), *port))
-                .await
-                .map_err(|e| with_context(e, target))?;
-            let _ = s.set_nodelay(true);
+        Target::Tcp { host, port } => Ok(Box::new(tcp_connect(host, *port, target).await?)),
+        Target::Ssl { host, port } => {
+            let tls = tls.ok_or_else(|| tls_missing(target))?;
+            let s = tcp_connect(host, *port, target).await?;
+            let peer = s.peer_addr().map_err(|e| with_context(e, target))?.ip();
+            let s = tls.connect(host, peer, s).await.map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("{target}: {}", describe_handshake_error(&e)),
+                )
+            })?;
             Ok(Box::new(s))
         }
         Target::Unix(p) => {
@@ -318,6 +406,19 @@ pub fn spawn_active_with(
     ids: Arc<AtomicU64>,
     cfg: ConnConfig,
 ) -> JoinHandle<()> {
+    spawn_active_tls(target, kind, bridge_tx, ids, cfg, None)
+}
+
+/// [`spawn_active_with`] with the TLS context `ssl:` targets need (without
+/// one, every attempt fails and says so).
+pub fn spawn_active_tls(
+    target: Target,
+    kind: ConnKind,
+    bridge_tx: mpsc::Sender<BridgeEvent>,
+    ids: Arc<AtomicU64>,
+    cfg: ConnConfig,
+    tls: Option<Arc<TlsContext>>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut backoff = Backoff::new(cfg.backoff_min, cfg.backoff_max);
         let mut failures = 0u32;
@@ -326,7 +427,8 @@ pub fn spawn_active_with(
                 info!(remote = %target, "bridge stopped, no more connection attempts");
                 return;
             }
-            match tokio::time::timeout(cfg.connect_timeout, connect(&target)).await {
+            let attempt = connect_with(&target, tls.as_deref());
+            match tokio::time::timeout(cfg.connect_timeout, attempt).await {
                 Ok(Ok(stream)) => {
                     failures = 0;
                     let id: ConnId = ids.fetch_add(1, Ordering::Relaxed);
@@ -386,6 +488,7 @@ pub struct BoundListener {
 
 enum ListenerInner {
     Tcp(tokio::net::TcpListener),
+    Ssl(tokio::net::TcpListener, Arc<TlsContext>),
     Unix(tokio::net::UnixListener, SocketFileGuard),
 }
 
@@ -396,18 +499,42 @@ impl fmt::Debug for BoundListener {
 }
 
 /// Binds `listen` now (must run inside a tokio runtime). Errors say what
-/// could not be listened on and why.
+/// could not be listened on and why. `pssl:` is refused (it needs
+/// [`bind_listener_with`] and a [`TlsContext`]).
 pub fn bind_listener(listen: &ListenTarget) -> io::Result<BoundListener> {
+    bind_listener_with(listen, None)
+}
+
+fn bind_tcp(
+    addr: &SocketAddr,
+    listen: &ListenTarget,
+) -> io::Result<(tokio::net::TcpListener, SocketAddr)> {
+    let l = std::net::TcpListener::bind(addr)
+        .map_err(|e| with_context(e, format_args!("cannot listen on {listen}")))?;
+    l.set_nonblocking(true)?;
+    let local = l.local_addr()?;
+    Ok((tokio::net::TcpListener::from_std(l)?, local))
+}
+
+/// [`bind_listener`] with the TLS context a `pssl:` listener needs.
+pub fn bind_listener_with(
+    listen: &ListenTarget,
+    tls: Option<Arc<TlsContext>>,
+) -> io::Result<BoundListener> {
     match listen {
         ListenTarget::Tcp(addr) => {
-            let l = std::net::TcpListener::bind(addr)
-                .map_err(|e| with_context(e, format_args!("cannot listen on {listen}")))?;
-            l.set_nonblocking(true)?;
-            let local = ListenTarget::Tcp(l.local_addr()?);
-            let l = tokio::net::TcpListener::from_std(l)?;
+            let (l, local) = bind_tcp(addr, listen)?;
             Ok(BoundListener {
                 inner: ListenerInner::Tcp(l),
-                local,
+                local: ListenTarget::Tcp(local),
+            })
+        }
+        ListenTarget::Ssl(addr) => {
+            let tls = tls.ok_or_else(|| tls_missing(listen))?;
+            let (l, local) = bind_tcp(addr, listen)?;
+            Ok(BoundListener {
+                inner: ListenerInner::Ssl(l, tls),
+                local: ListenTarget::Ssl(local),
             })
         }
         ListenTarget::Unix(path) => {
@@ -459,6 +586,28 @@ impl BoundListener {
                         Err(e) => accept_failed(&local, e).await,
                     }
                 },
+                ListenerInner::Ssl(l, tls) => loop {
+                    let accepted = tokio::select! {
+                        a = l.accept() => a,
+                        _ = bridge_tx.closed() => break,
+                    };
+                    match accepted {
+                        Ok((s, addr)) => {
+                            let _ = s.set_nodelay(true);
+                            tokio::spawn(handshake_then_serve(
+                                s,
+                                addr,
+                                local.clone(),
+                                tls.clone(),
+                                kind,
+                                bridge_tx.clone(),
+                                ids.clone(),
+                                cfg.clone(),
+                            ));
+                        }
+                        Err(e) => accept_failed(&local, e).await,
+                    }
+                },
                 ListenerInner::Unix(l, guard) => loop {
                     let accepted = tokio::select! {
                         a = l.accept() => a,
@@ -489,6 +638,34 @@ fn start<S: OfStream + 'static>(
     let id: ConnId = ids.fetch_add(1, Ordering::Relaxed);
     debug!(conn = id, peer = %peer, "accepted");
     tokio::spawn(serve(s, kind, peer, id, bridge_tx.clone(), cfg.clone()));
+}
+
+/// The server side of a `pssl:` connection: the TLS handshake (within the
+/// HELLO timeout, so a silent peer cannot hold a task forever), then
+/// OpenFlow. A refused peer is logged with the reason and never reaches the
+/// bridge.
+#[allow(clippy::too_many_arguments)]
+async fn handshake_then_serve(
+    s: tokio::net::TcpStream,
+    addr: SocketAddr,
+    local: ListenTarget,
+    tls: Arc<TlsContext>,
+    kind: ConnKind,
+    bridge_tx: mpsc::Sender<BridgeEvent>,
+    ids: Arc<AtomicU64>,
+    cfg: ConnConfig,
+) {
+    let peer = format!("ssl:{addr}");
+    match tokio::time::timeout(cfg.hello_timeout, tls.accept(s)).await {
+        Ok(Ok(stream)) => start(stream, peer, kind, &bridge_tx, &ids, &cfg),
+        Ok(Err(e)) => {
+            warn!(listen = %local, peer = %peer, "connection refused: {}", describe_handshake_error(&e))
+        }
+        Err(_) => warn!(
+            listen = %local, peer = %peer,
+            "connection refused: no TLS handshake within {:?}", cfg.hello_timeout
+        ),
+    }
 }
 
 async fn accept_failed(local: &ListenTarget, e: io::Error) {
