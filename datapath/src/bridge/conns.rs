@@ -2,18 +2,26 @@
 //! configuration, `miss_send_len`; and the bridge-wide role election
 //! (generation_id).
 //!
-//! Roles (OF1.3.5 §6.3.7): every primary connection starts EQUAL. A
-//! MASTER or SLAVE request carries a generation_id; one older than the
-//! newest seen (compared as a wrapping signed distance) is refused with
-//! `OFPRRFC_STALE`. A new MASTER turns the previous master into a SLAVE.
-//! Slaves may not change switch state (`OFPBRC_IS_SLAVE`).
+//! Roles (OF1.3.5 §6.3.7, ROLE_REQUEST §7.3.9): every primary connection
+//! starts EQUAL. A MASTER or SLAVE request carries a generation_id; one
+//! older than the newest seen (compared as a wrapping signed distance) is
+//! refused with `OFPRRFC_STALE`; EQUAL and NOCHANGE ignore it; any other
+//! role value is `OFPRRFC_BAD_ROLE`. A new MASTER turns the previous master
+//! (not EQUAL connections) into a SLAVE. The ROLE_REPLY carries the newest
+//! generation_id, all ones while none was seen (as OVS). Slaves may not send
+//! packets or change the switch: FLOW_MOD, GROUP_MOD, METER_MOD, PORT_MOD,
+//! TABLE_MOD, PACKET_OUT and a TABLE_FEATURES request with a body get
+//! `OFPBRC_IS_SLAVE` (the spec's list, plus METER_MOD as OVS); queries,
+//! ROLE_REQUEST, SET_ASYNC/GET_ASYNC and SET_CONFIG's per-connection
+//! `miss_send_len` are served (a slave's fragment flags are ignored, as OVS).
 //!
-//! Asynchronous messages go to a connection when its mask for its role has
-//! the message's reason bit set. Defaults (§7.3.10): master/equal get
-//! PACKET_IN for NO_MATCH and ACTION, every PORT_STATUS and every
-//! FLOW_REMOVED; slaves get PORT_STATUS only. Service connections (the
-//! `.mgmt` socket) get none until they ask, as in OVS: SET_CONFIG with a
-//! non-zero `miss_send_len`, or SET_ASYNC.
+//! Asynchronous messages go to a connection when its mask for its role (one
+//! half for master/equal, one for slave; SET_ASYNC sets both) has the
+//! message's reason bit set. Defaults (§7.3.10, same as OVS for OF1.3):
+//! master/equal get PACKET_IN for NO_MATCH and ACTION (not INVALID_TTL),
+//! every PORT_STATUS and every FLOW_REMOVED; slaves get PORT_STATUS only.
+//! Service connections (the `.mgmt` socket) get none until they ask, as in
+//! OVS: SET_CONFIG with a non-zero `miss_send_len`, or SET_ASYNC.
 
 use super::event::{ConnHandle, ConnKind};
 use ofproto::consts::*;
