@@ -24,6 +24,7 @@ pub mod of;
 pub mod ovs;
 pub mod packet;
 pub mod prometheus;
+pub mod traffic;
 pub mod vm;
 
 pub use bed::{TwoVms, IP1, IP2};

@@ -333,9 +333,9 @@ fn tapflow_cli_prints_switch_errors_like_ovs_ofctl() {
     );
 }
 
-/// Groups come with the next issue; until then no group exists, and OF1.3
-/// (§6.4) says a flow whose action names a missing group is refused with
-/// OFPBAC_BAD_OUT_GROUP, not installed to drop silently.
+/// OF1.3 (§6.4) says a flow whose action names a missing group is refused
+/// with OFPBAC_BAD_OUT_GROUP, not installed to drop silently (the group
+/// table itself: tests/groups.rs).
 #[test]
 fn output_to_a_missing_group_is_refused() {
     require_root!();

@@ -2,17 +2,12 @@
 //! `OFPMPF_REPLY_MORE`, and the fixed answers (DESC, TABLE_FEATURES).
 
 use bytes::BytesMut;
-use ofproto::action::*;
 use ofproto::consts::*;
-use ofproto::instruction::{
-    Instruction, OFPIT_APPLY_ACTIONS, OFPIT_CLEAR_ACTIONS, OFPIT_GOTO_TABLE, OFPIT_WRITE_ACTIONS,
-    OFPIT_WRITE_METADATA,
-};
+use ofproto::instruction::Instruction;
 use ofproto::multipart::{
-    ActionId, Desc, FlowStats, InstructionId, MultipartReply, MultipartReplyBody, OxmId,
-    TableFeatureProp, TableFeatures, OFP_FLOW_STATS_FIXED_LEN, OFP_MULTIPART_HEADER_LEN,
+    Desc, FlowStats, MultipartReply, MultipartReplyBody, TableFeatures, OFP_FLOW_STATS_FIXED_LEN,
+    OFP_MULTIPART_HEADER_LEN,
 };
-use ofproto::oxm::*;
 use ofproto::Message;
 
 /// Tables we advertise (FEATURES_REPLY `n_tables`, TABLE_FEATURES, TABLE
@@ -88,110 +83,25 @@ pub fn desc(bridge: &str) -> Desc {
     }
 }
 
-/// Basic fields set_field may write (all but the pipeline fields in_port,
-/// in_phy_port, metadata and ipv6_exthdr, which OF1.3 makes read-only).
-pub fn settable(field: u8) -> bool {
-    !matches!(
-        field,
-        OFPXMT_OFB_IN_PORT | OFPXMT_OFB_IN_PHY_PORT | OFPXMT_OFB_METADATA | OFPXMT_OFB_IPV6_EXTHDR
-    )
-}
+pub use crate::pipeline::table_config::{settable, SUPPORTED_ACTIONS};
 
-fn oxm_id(f: &BasicField, masked: bool) -> OxmId {
-    let len = if masked { 2 * f.len } else { f.len };
-    OxmId::new(OFPXMC_OPENFLOW_BASIC, f.field, masked, len as u8)
-}
-
-/// Actions the datapath executes (everything OF1.3 has but group, which
-/// comes with the group table).
-pub const SUPPORTED_ACTIONS: &[u16] = &[
-    OFPAT_OUTPUT,
-    OFPAT_COPY_TTL_OUT,
-    OFPAT_COPY_TTL_IN,
-    OFPAT_SET_MPLS_TTL,
-    OFPAT_DEC_MPLS_TTL,
-    OFPAT_PUSH_VLAN,
-    OFPAT_POP_VLAN,
-    OFPAT_PUSH_MPLS,
-    OFPAT_POP_MPLS,
-    OFPAT_SET_QUEUE,
-    OFPAT_SET_NW_TTL,
-    OFPAT_DEC_NW_TTL,
-    OFPAT_SET_FIELD,
-    OFPAT_PUSH_PBB,
-    OFPAT_POP_PBB,
-];
-
-/// OFPMP_TABLE_FEATURES for tables 0..N_TABLES_ADVERTISED: every required
-/// property (instructions, next_tables, write/apply actions, match,
-/// wildcards, write/apply setfield) and the `_MISS` variants, equal to the
-/// regular ones (the table-miss entry can do what any entry can).
+/// OFPMP_TABLE_FEATURES for tables 0..N_TABLES_ADVERTISED as the pipeline
+/// starts: every required property (instructions, next_tables, write/apply
+/// actions, match, wildcards, write/apply setfield) and the `_MISS`
+/// variants, equal to the regular ones (the table-miss entry can do what
+/// any entry can). A controller may narrow this with a set request
+/// ([`TableConfigs::replace`](crate::pipeline::table_config::TableConfigs::replace)).
 pub fn table_features(max_entries: u32) -> Vec<TableFeatures> {
-    let matchable: Vec<OxmId> = BASIC_FIELDS.iter().map(|f| oxm_id(f, f.maskable)).collect();
-    let wildcards: Vec<OxmId> = BASIC_FIELDS.iter().map(|f| oxm_id(f, false)).collect();
-    let setfield: Vec<OxmId> = BASIC_FIELDS
-        .iter()
-        .filter(|f| settable(f.field))
-        .map(|f| oxm_id(f, false))
-        .collect();
-    let actions: Vec<ActionId> = SUPPORTED_ACTIONS
-        .iter()
-        .map(|&t| ActionId::new(t))
-        .collect();
-    (0..N_TABLES_ADVERTISED)
-        .map(|id| {
-            let last = id + 1 == N_TABLES_ADVERTISED;
-            let mut inst = Vec::new();
-            if !last {
-                inst.push(InstructionId::new(OFPIT_GOTO_TABLE));
-            }
-            for t in [
-                OFPIT_WRITE_METADATA,
-                OFPIT_WRITE_ACTIONS,
-                OFPIT_APPLY_ACTIONS,
-                OFPIT_CLEAR_ACTIONS,
-            ] {
-                inst.push(InstructionId::new(t));
-            }
-            let next: Vec<u8> = (id + 1..N_TABLES_ADVERTISED).collect();
-            use TableFeatureProp as P;
-            TableFeatures {
-                table_id: id,
-                // As OVS names its tables.
-                name: if id == 0 {
-                    "classifier".into()
-                } else {
-                    format!("table{id}")
-                },
-                metadata_match: u64::MAX,
-                metadata_write: u64::MAX,
-                config: 0,
-                max_entries,
-                properties: vec![
-                    P::Instructions(inst.clone()),
-                    P::InstructionsMiss(inst),
-                    P::NextTables(next.clone()),
-                    P::NextTablesMiss(next),
-                    P::WriteActions(actions.clone()),
-                    P::WriteActionsMiss(actions.clone()),
-                    P::ApplyActions(actions.clone()),
-                    P::ApplyActionsMiss(actions.clone()),
-                    P::Match(matchable.clone()),
-                    P::Wildcards(wildcards.clone()),
-                    P::WriteSetfield(setfield.clone()),
-                    P::WriteSetfieldMiss(setfield.clone()),
-                    P::ApplySetfield(setfield.clone()),
-                    P::ApplySetfieldMiss(setfield.clone()),
-                ],
-            }
-        })
-        .collect()
+    crate::pipeline::table_config::TableConfigs::new(max_entries).features()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ofproto::action::*;
+    use ofproto::instruction::OFPIT_GOTO_TABLE;
     use ofproto::multipart::*;
+    use ofproto::oxm::*;
 
     #[test]
     fn split_respects_the_budget_and_keeps_order() {
@@ -356,7 +266,7 @@ mod tests {
                 (P::ApplyActions(a), P::WriteActionsMiss(b)) => {
                     assert_eq!(a, b);
                     assert!(a.iter().any(|x| x.ty == OFPAT_OUTPUT));
-                    assert!(!a.iter().any(|x| x.ty == OFPAT_GROUP));
+                    assert!(a.iter().any(|x| x.ty == OFPAT_GROUP));
                 }
                 other => panic!("{other:?}"),
             }

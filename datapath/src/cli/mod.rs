@@ -3,9 +3,14 @@
 //!
 //! - OpenFlow verbs (`openflow.rs`): `show`, `add-flow`, `add-flows`,
 //!   `mod-flows`, `del-flows`, `dump-flows`, `dump-ports`, `dump-ports-desc`,
-//!   `dump-tables`, `packet-out`. They speak OpenFlow 1.3 to a target — a
+//!   `dump-tables`, `packet-out`, and the group and meter verbs
+//!   (`groups.rs`: `add-group`, `mod-group`, `del-groups`, `dump-groups`,
+//!   `dump-group-stats`, `dump-group-features`, `add-meter`, `mod-meter`,
+//!   `del-meters`, `dump-meters`, `meter-stats`, `meter-features`). They
+//!   speak OpenFlow 1.3 to a target — a
 //!   tapflowd bridge name (its `RUNDIR/NAME.mgmt` socket) or `unix:PATH` /
-//!   `tcp:HOST:PORT`, so they drive OVS too — and print what
+//!   `tcp:HOST:PORT` / `ssl:HOST:PORT` (with `--private-key`, `--certificate`,
+//!   `--ca-cert`, as ovs-ofctl), so they drive OVS too — and print what
 //!   `ovs-ofctl -O OpenFlow13` prints (checked against Open vSwitch 3.1's
 //!   ovs-ofctl talking to the same switch; see `tests/cli_openflow.rs`).
 //! - Control-socket verbs (`ctl.rs`, tapflowd only): `add-port`, `del-port`,
@@ -22,6 +27,7 @@
 //! error (bad option, bad flow syntax, unknown verb).
 
 mod ctl;
+mod groups;
 mod local;
 mod openflow;
 mod sort;
@@ -43,7 +49,8 @@ pub use target::DEFAULT_RUNDIR;
     version,
     about = "Drive tapflow (and OVS) switches over OpenFlow 1.3, like ovs-ofctl",
     after_help = "TARGET is a tapflowd bridge name (its RUNDIR/NAME.mgmt socket), \
-unix:PATH or tcp:HOST[:PORT].\nExit status: 0 ok, 1 the operation failed, 2 usage error."
+unix:PATH, tcp:HOST[:PORT] or ssl:HOST[:PORT] (needs --private-key, --certificate \
+and --ca-cert).\nExit status: 0 ok, 1 the operation failed, 2 usage error."
 )]
 struct Cli {
     #[command(flatten)]
@@ -88,6 +95,15 @@ struct GlobalOpts {
     /// Print ports and tables as numbers (what tapflow always does).
     #[arg(long = "no-names", global = true, overrides_with = "names")]
     no_names: bool,
+    /// ssl: targets: our private key (PEM).
+    #[arg(short = 'p', long = "private-key", global = true, value_name = "FILE")]
+    private_key: Option<PathBuf>,
+    /// ssl: targets: our certificate (PEM), signed by a CA the switch trusts.
+    #[arg(short = 'c', long = "certificate", global = true, value_name = "FILE")]
+    certificate: Option<PathBuf>,
+    /// ssl: targets: the CA certificate the switch's certificate must be signed by (PEM).
+    #[arg(short = 'C', long = "ca-cert", global = true, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -131,6 +147,60 @@ enum Verb {
     /// Table counters.
     #[command(name = "dump-tables")]
     DumpTables { target: String },
+    /// Add a group, e.g. "group_id=1,type=select,bucket=output:1,bucket=output:2".
+    #[command(name = "add-group")]
+    AddGroup { target: String, group: String },
+    /// Replace a group's type and buckets.
+    #[command(name = "mod-group")]
+    ModGroup { target: String, group: String },
+    /// Delete group "group_id=N" (all groups without it); flows using a group go with it.
+    #[command(name = "del-groups")]
+    DelGroups {
+        target: String,
+        group: Option<String>,
+    },
+    /// Print the groups (GROUP_DESC), or group "group_id=N".
+    #[command(name = "dump-groups")]
+    DumpGroups {
+        target: String,
+        group: Option<String>,
+    },
+    /// Group and bucket counters, of every group or of "group_id=N".
+    #[command(name = "dump-group-stats")]
+    DumpGroupStats {
+        target: String,
+        group: Option<String>,
+    },
+    /// Group types, capabilities and limits of the switch.
+    #[command(name = "dump-group-features")]
+    DumpGroupFeatures { target: String },
+    /// Add a meter, e.g. "meter=1,kbps,burst,bands=type=drop,rate=10000,burst_size=1000".
+    #[command(name = "add-meter")]
+    AddMeter { target: String, meter: String },
+    /// Replace a meter's flags and bands.
+    #[command(name = "mod-meter")]
+    ModMeter { target: String, meter: String },
+    /// Delete meter "meter=N" (all meters without it); flows using a meter go with it.
+    #[command(name = "del-meters", alias = "del-meter")]
+    DelMeters {
+        target: String,
+        meter: Option<String>,
+    },
+    /// Print the meters (METER_CONFIG), or meter "meter=N".
+    #[command(name = "dump-meters")]
+    DumpMeters {
+        target: String,
+        meter: Option<String>,
+    },
+    /// Meter and band counters, of every meter or of "meter=N".
+    #[command(name = "meter-stats")]
+    MeterStats {
+        target: String,
+        meter: Option<String>,
+    },
+    /// Meter band types, capabilities and limits of the switch.
+    #[command(name = "meter-features")]
+    MeterFeatures { target: String },
     /// Send a packet: "in_port=1 packet=HEX actions=…", or IN_PORT ACTIONS HEX… (one PACKET_OUT per HEX).
     #[command(name = "packet-out")]
     PacketOut {
@@ -232,6 +302,8 @@ pub struct Options {
     pub names: Option<bool>,
     /// `--sort`/`--rsort` criteria in command-line order.
     pub sort: Vec<sort::SortKey>,
+    /// `--private-key`, `--certificate`, `--ca-cert` (for `ssl:` targets).
+    pub tls: target::TlsOptions,
 }
 
 impl Default for Options {
@@ -243,6 +315,7 @@ impl Default for Options {
             stats: true,
             names: None,
             sort: Vec::new(),
+            tls: target::TlsOptions::default(),
         }
     }
 }
@@ -320,6 +393,11 @@ fn options(opts: &GlobalOpts, raw_args: &[OsString]) -> Result<Options, CliError
             None
         },
         sort,
+        tls: target::TlsOptions {
+            private_key: opts.private_key.clone(),
+            certificate: opts.certificate.clone(),
+            ca_cert: opts.ca_cert.clone(),
+        },
     })
 }
 
@@ -343,6 +421,50 @@ fn run_verb(verb: Verb, o: &Options, out: &mut dyn Write) -> Result<(), CliError
         }
         Verb::DumpTables { target } => of::dump_tables(o, &target, out),
         Verb::PacketOut { target, args } => of::packet_out(o, &target, &args),
+        Verb::AddGroup { target, group } => {
+            groups::group_mod(o, &target, Some(&group), ofproto::text::GroupCommand::Add)
+        }
+        Verb::ModGroup { target, group } => groups::group_mod(
+            o,
+            &target,
+            Some(&group),
+            ofproto::text::GroupCommand::Modify,
+        ),
+        Verb::DelGroups { target, group } => groups::group_mod(
+            o,
+            &target,
+            group.as_deref(),
+            ofproto::text::GroupCommand::Delete,
+        ),
+        Verb::DumpGroups { target, group } => {
+            groups::dump_groups(o, &target, group.as_deref(), out)
+        }
+        Verb::DumpGroupStats { target, group } => {
+            groups::dump_group_stats(o, &target, group.as_deref(), out)
+        }
+        Verb::DumpGroupFeatures { target } => groups::dump_group_features(o, &target, out),
+        Verb::AddMeter { target, meter } => {
+            groups::meter_mod(o, &target, Some(&meter), ofproto::text::MeterCommand::Add)
+        }
+        Verb::ModMeter { target, meter } => groups::meter_mod(
+            o,
+            &target,
+            Some(&meter),
+            ofproto::text::MeterCommand::Modify,
+        ),
+        Verb::DelMeters { target, meter } => groups::meter_mod(
+            o,
+            &target,
+            meter.as_deref(),
+            ofproto::text::MeterCommand::Delete,
+        ),
+        Verb::DumpMeters { target, meter } => {
+            groups::dump_meters(o, &target, meter.as_deref(), out)
+        }
+        Verb::MeterStats { target, meter } => {
+            groups::meter_stats(o, &target, meter.as_deref(), out)
+        }
+        Verb::MeterFeatures { target } => groups::meter_features(o, &target, out),
         Verb::AddPort {
             bridge,
             ifname,
@@ -528,6 +650,39 @@ mod tests {
         assert_eq!(o.timeout, Some(Duration::from_secs(3)));
         assert!(parse(&["tapflow", "--timeout", "0", "show", "x"]).is_err());
         assert!(parse(&["tapflow", "--timeout", "abc", "show", "x"]).is_err());
+    }
+
+    #[test]
+    fn tls_flags_are_global_with_ovs_ofctl_spellings() {
+        let (_, o) = parse(&[
+            "tapflow",
+            "--private-key=/k.pem",
+            "dump-flows",
+            "-c",
+            "/c.pem",
+            "ssl:127.0.0.1:6653",
+            "--ca-cert",
+            "/ca.pem",
+        ])
+        .unwrap();
+        assert_eq!(o.tls.private_key, Some(PathBuf::from("/k.pem")));
+        assert_eq!(o.tls.certificate, Some(PathBuf::from("/c.pem")));
+        assert_eq!(o.tls.ca_cert, Some(PathBuf::from("/ca.pem")));
+        let (_, o) = parse(&["tapflow", "-p", "k", "-C", "ca", "show", "br0"]).unwrap();
+        assert_eq!(
+            (
+                o.tls.private_key.is_some(),
+                o.tls.certificate,
+                o.tls.ca_cert.is_some()
+            ),
+            (true, None, true)
+        );
+        // ssl: without the files is a usage error naming the missing flags.
+        let run_args = |a: &[&str]| run(a.iter().map(OsString::from).collect());
+        assert_eq!(
+            run_args(&["tapflow", "-p", "/k.pem", "dump-flows", "ssl:127.0.0.1:1"]),
+            2
+        );
     }
 
     #[test]

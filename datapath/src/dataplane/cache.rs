@@ -16,7 +16,10 @@
 //! Decisions that depend on state other than the flow tables are made at
 //! replay time, never cached: NORMAL's MAC table, port config and link
 //! state, FLOOD/ALL's port list, the table-miss mode, miss_send_len, the
-//! PACKET_IN rate limit, TTLs.
+//! PACKET_IN rate limit, TTLs, and groups and meters (a verdict holds
+//! `Op::Group(id)` / `Op::Meter(id)`: the bucket choice, liveness and
+//! the meter's token buckets are consulted for every packet; a meter that
+//! may remark DSCP makes later lookups of that verdict uncacheable).
 //!
 //! Validity: a slot holds the snapshot generation it was built in, and a
 //! lookup with another generation is a miss (the slot is overwritten) —

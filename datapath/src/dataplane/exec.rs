@@ -32,10 +32,17 @@
 //!   controller asked ([`Datapath::set_invalid_ttl_to_controller`]; OF1.3
 //!   moved this from a switch config flag to the async config, so the
 //!   bridge maps whichever it gets), otherwise dropped and counted.
-//! - **Groups** are not supported yet: a group action drops that copy and
-//!   counts it (`group_dropped`); in the action set, as the spec says, a
-//!   group supersedes output, so the packet is dropped. Meters and
-//!   set_queue are ignored (noted in traces).
+//! - **Groups** (`group_exec.rs`) are resolved when the op executes, from
+//!   the snapshot's group table, also on cache hits: a verdict holds
+//!   `Op::Group(id)`, never a bucket choice, so port liveness and group
+//!   changes act on the next packet without a cache flush. A group that
+//!   does not exist (it cannot, once FLOW_MOD checks it; be safe) drops
+//!   that copy and counts it (`group_dropped`). In the action set a group
+//!   supersedes output (spec).
+//! - **Meters** (`Op::Meter`, first in a flow's instructions) run per
+//!   packet, on cache hits too: a drop band stops the packet
+//!   (`meter_dropped`), a dscp_remark band rewrites the DSCP. set_queue is
+//!   ignored (noted in traces).
 //! - A push that finds no headroom (128 bytes: 32 VLAN tags' worth) stops
 //!   processing the packet and counts it (`headroom_dropped`).
 //!
@@ -99,7 +106,17 @@ pub(crate) enum Op {
     Miss {
         table_id: u8,
     },
-    Group(u32),
+    /// A group action, with the flow that ran it (for PACKET_INs from its
+    /// buckets). `copy` as for `Output`: buckets that only output send the
+    /// packet itself unless something after the group changes it.
+    Group {
+        id: u32,
+        copy: bool,
+        table_id: u8,
+        cookie: u64,
+    },
+    /// The meter instruction.
+    Meter(u32),
     /// `output:TABLE` (PACKET_OUT only).
     Table,
     Nop,
@@ -107,7 +124,11 @@ pub(crate) enum Op {
 
 impl Op {
     fn mutates(&self) -> bool {
-        matches!(self, Op::SetField(_) | Op::Rewrite(_) | Op::DecTtl { .. })
+        // A meter may remark the DSCP (buckets of a group work on copies).
+        matches!(
+            self,
+            Op::SetField(_) | Op::Rewrite(_) | Op::DecTtl { .. } | Op::Meter(_)
+        )
     }
 }
 
@@ -224,7 +245,7 @@ impl Origin {
         Origin {
             table_id: e.table_id,
             cookie: e.cookie,
-            miss_entry: e.priority == 0 && e.mask.is_zero(),
+            miss_entry: e.is_table_miss(),
         }
     }
 }
@@ -262,7 +283,12 @@ pub(crate) fn compile(a: &Action, o: &Origin) -> Op {
             table_id: o.table_id,
             cookie: o.cookie,
         },
-        Action::Group(g) => Op::Group(*g),
+        Action::Group(g) => Op::Group {
+            id: *g,
+            copy: true,
+            table_id: o.table_id,
+            cookie: o.cookie,
+        },
         Action::SetQueue(_) | Action::Experimenter { .. } => Op::Nop,
         other => Op::Rewrite(other.clone()),
     }
@@ -440,7 +466,9 @@ impl Recorder {
         let mut mutated_later = false;
         for op in ops.iter_mut().rev() {
             match op {
-                Op::Output { copy, .. } | Op::Normal { copy } => *copy = mutated_later,
+                Op::Output { copy, .. } | Op::Normal { copy } | Op::Group { copy, .. } => {
+                    *copy = mutated_later
+                }
                 _ => {}
             }
             mutated_later |= op.mutates();
@@ -541,9 +569,17 @@ impl<'a, S: Sink> Ctx<'a, S> {
                             });
                         }
                         Instruction::GotoTable(t) => goto = Some(*t),
-                        Instruction::Meter(m) => self
-                            .sink
-                            .note(|| format!("meter:{m}: meters not supported, ignored")),
+                        Instruction::Meter(m) => {
+                            if snap.meters().get(*m).is_some_and(|x| x.remarks()) {
+                                // The DSCP after the meter depends on the
+                                // rate, not on the key: no later lookup
+                                // may be cached.
+                                rec.tainted = true;
+                            }
+                            if self.record_exec(pkt, rec, Op::Meter(*m), None) == Step::Stop {
+                                return;
+                            }
+                        }
                         Instruction::Experimenter { experimenter, .. } => self.sink.note(|| {
                             format!("experimenter instruction {experimenter:#x}: ignored")
                         }),
@@ -684,12 +720,21 @@ impl<'a, S: Sink> Ctx<'a, S> {
                 }
                 Step::Continue
             }
-            Op::Group(g) => {
-                self.stats.group_dropped += 1;
-                self.sink
-                    .note(|| format!("group:{g}: groups not supported yet: dropped"));
+            Op::Group {
+                id,
+                copy,
+                table_id,
+                cookie,
+            } => {
+                let origin = Origin {
+                    table_id: *table_id,
+                    cookie: *cookie,
+                    miss_entry: false,
+                };
+                self.exec_group(pkt, *id, *copy, &origin, 0);
                 Step::Continue
             }
+            Op::Meter(m) => self.exec_meter(pkt, *m),
             Op::Table => {
                 if self.allow_table {
                     self.output_table(pkt);

@@ -12,6 +12,8 @@
 //!   guarantee), cache lookup or slow path, batched transmit.
 //! - `exec.rs`: the pipeline (tables, instructions, action set), outputs,
 //!   PACKET_IN; records what it did as `Op`s for the cache.
+//! - `group_exec.rs`: groups (bucket choice, liveness, clones) and meters,
+//!   resolved per packet on cache hits too.
 //! - `cache.rs`: the per-worker flow cache (exact key → recorded ops).
 //! - `normal.rs`: `output:NORMAL`, a VLAN-aware MAC-learning switch.
 //! - `ports.rs`: the published port map, per-port config and counters.
@@ -49,6 +51,7 @@
 
 mod cache;
 mod exec;
+mod group_exec;
 mod limiter;
 mod normal;
 mod ports;
@@ -190,8 +193,10 @@ datapath_stats! {
     table_miss_dropped,
     /// Packets dropped by dec_ttl at TTL ≤ 1 (no INVALID_TTL packet-in).
     invalid_ttl_dropped,
-    /// Group actions (not supported yet) that dropped a packet.
+    /// Group actions that found no group (or groups nested too deep).
     group_dropped,
+    /// Packets a meter's drop band dropped.
+    meter_dropped,
     /// Pushes that found no headroom.
     headroom_dropped,
     /// Flow cache hits / misses (slow path runs).

@@ -5,6 +5,11 @@
 //!   [`FlowKey`](crate::packet::FlowKey)s, persistent so snapshots are cheap.
 //! - [`flow_table`]: one OpenFlow table — [`FlowEntry`], FLOW_MOD semantics
 //!   of OF1.3.5 §6.4 per table, timeouts.
+//! - [`groups`]: the group table (GROUP_MOD validation, counters, the
+//!   snapshot the data plane executes groups from).
+//! - [`meters`]: the meter table and its lock-free token buckets.
+//! - [`table_config`]: what each table may hold (TABLE_FEATURES, also
+//!   its set form) and the FLOW_MOD checks against it.
 //! - [`tables`]: the [`Pipeline`] of 255 tables — FLOW_MOD validation and
 //!   dispatch (incl. `OFPTT_ALL`), flow/aggregate/table statistics, and
 //!   publication of immutable [`PipelineSnapshot`]s to the data plane.
@@ -15,6 +20,9 @@
 
 pub mod classifier;
 pub mod flow_table;
+pub mod groups;
+pub mod meters;
+pub mod table_config;
 pub mod tables;
 
 pub use classifier::{Classifier, ClassifierSnapshot};

@@ -30,6 +30,8 @@ use super::flow_table::{
     check_command_and_flags, filter_of, FlowEntry, FlowFilter, FlowModOutcome, FlowTable,
     RemovedFlow, TableCounters, DEFAULT_MAX_ENTRIES,
 };
+use super::groups::{GroupModOutcome, GroupTable, GroupsSnapshot};
+use super::meters::{MeterModOutcome, MeterTable, MetersSnapshot};
 use super::{classifier::ClassifierSnapshot, Nanos};
 use crate::packet::key::compile_match;
 use crate::packet::FlowKey;
@@ -129,6 +131,10 @@ impl TableSnapshot {
 pub struct PipelineSnapshot {
     generation: u64,
     tables: Box<[Arc<TableSnapshot>]>,
+    /// The group and meter tables, published with the flows (one
+    /// generation, one BARRIER guarantee).
+    groups: Arc<GroupsSnapshot>,
+    meters: Arc<MetersSnapshot>,
 }
 
 impl PipelineSnapshot {
@@ -156,6 +162,16 @@ impl PipelineSnapshot {
 
     pub fn is_empty(&self) -> bool {
         self.tables.iter().all(|t| t.is_empty())
+    }
+
+    #[inline]
+    pub fn groups(&self) -> &GroupsSnapshot {
+        &self.groups
+    }
+
+    #[inline]
+    pub fn meters(&self) -> &MetersSnapshot {
+        &self.meters
     }
 }
 
@@ -202,6 +218,10 @@ pub struct Pipeline {
     /// Per table, what the last publish carried.
     last: Vec<Arc<TableSnapshot>>,
     generation: u64,
+    groups: GroupTable,
+    meters: MeterTable,
+    last_groups: Arc<GroupsSnapshot>,
+    last_meters: Arc<MetersSnapshot>,
 }
 
 impl Default for Pipeline {
@@ -219,7 +239,9 @@ impl Pipeline {
     /// [`compile_match`] (tests, tools with their own key layout).
     pub fn with_match_compiler(config: PipelineConfig, compile: MatchCompiler) -> Self {
         let tables: Vec<FlowTable> = (0..N_TABLES)
-            .map(|id| FlowTable::new(id as u8, config.max_entries_per_table))
+            .map(|id| {
+                FlowTable::with_match_compiler(id as u8, config.max_entries_per_table, compile)
+            })
             .collect();
         let last: Vec<Arc<TableSnapshot>> = tables
             .iter()
@@ -228,6 +250,8 @@ impl Pipeline {
         let first = Arc::new(PipelineSnapshot {
             generation: 0,
             tables: last.clone().into_boxed_slice(),
+            groups: Arc::default(),
+            meters: Arc::default(),
         });
         Pipeline {
             tables,
@@ -238,6 +262,10 @@ impl Pipeline {
             }),
             last,
             generation: 0,
+            groups: GroupTable::default(),
+            meters: MeterTable::default(),
+            last_groups: Arc::default(),
+            last_meters: Arc::default(),
         }
     }
 
@@ -411,9 +439,12 @@ impl Pipeline {
         self.table(table_id)?.lookup(key)
     }
 
-    /// Whether FLOW_MODs or expiries changed a table since the last publish.
+    /// Whether FLOW_MODs, GROUP_MODs, METER_MODs or expiries changed
+    /// something since the last publish.
     pub fn has_unpublished_changes(&self) -> bool {
         self.tables.iter().any(FlowTable::is_dirty)
+            || self.groups.is_dirty()
+            || self.meters.is_dirty()
     }
 
     /// Makes every change so far visible to the data plane and returns the
@@ -426,11 +457,21 @@ impl Pipeline {
                 changed = true;
             }
         }
+        if self.groups.take_dirty() {
+            self.last_groups = Arc::new(self.groups.snapshot());
+            changed = true;
+        }
+        if self.meters.take_dirty() {
+            self.last_meters = Arc::new(self.meters.snapshot());
+            changed = true;
+        }
         if changed {
             self.generation += 1;
             let snap = Arc::new(PipelineSnapshot {
                 generation: self.generation,
                 tables: self.last.clone().into_boxed_slice(),
+                groups: Arc::clone(&self.last_groups),
+                meters: Arc::clone(&self.last_meters),
             });
             // Snapshot first, then the generation readers poll: a reader that
             // sees the new number loads at least this snapshot.
@@ -460,6 +501,130 @@ impl Pipeline {
         }
     }
 
+    pub fn groups(&self) -> &GroupTable {
+        &self.groups
+    }
+
+    /// For configuration (limits); changes are published like GROUP_MODs.
+    pub fn groups_mut(&mut self) -> &mut GroupTable {
+        &mut self.groups
+    }
+
+    pub fn meters(&self) -> &MeterTable {
+        &self.meters
+    }
+
+    /// For configuration (limits); changes are published like METER_MODs.
+    pub fn meters_mut(&mut self) -> &mut MeterTable {
+        &mut self.meters
+    }
+
+    /// Validates and applies a GROUP_MOD (see [`GroupTable::apply`]); the
+    /// flows that forward to a deleted group go with it (reason
+    /// `OFPRR_GROUP_DELETE`, OF1.3.5 §6.5) and are returned.
+    pub fn apply_group_mod(
+        &mut self,
+        gm: &ofproto::group::GroupMod,
+        now: Nanos,
+        check_actions: impl Fn(&[ofproto::action::Action]) -> Result<(), WireError>,
+    ) -> Result<(GroupModOutcome, Vec<RemovedFlow>), WireError> {
+        let out = self.groups.apply(gm, now, check_actions)?;
+        let removed = if out.deleted.is_empty() {
+            Vec::new()
+        } else {
+            let all = gm.group_id == OFPG_ALL;
+            let deleted = &out.deleted;
+            self.remove_flows_where(OFPRR_GROUP_DELETE, |e| {
+                super::flow_table::group_refs(&e.instructions).any(|g| all || deleted.contains(&g))
+            })
+        };
+        Ok((out, removed))
+    }
+
+    /// Validates and applies a METER_MOD; the flows using a deleted meter go
+    /// with it (reason `OFPRR_DELETE`: OF1.3 has no METER_DELETE reason).
+    pub fn apply_meter_mod(
+        &mut self,
+        mm: &ofproto::meter::MeterMod,
+        now: Nanos,
+    ) -> Result<(MeterModOutcome, Vec<RemovedFlow>), WireError> {
+        let out = self.meters.apply(mm, now)?;
+        let removed = if out.deleted.is_empty() {
+            Vec::new()
+        } else {
+            let deleted = &out.deleted;
+            self.remove_flows_where(OFPRR_DELETE, |e| {
+                meter_of(&e.instructions).is_some_and(|m| deleted.contains(&m))
+            })
+        };
+        Ok((out, removed))
+    }
+
+    /// Removes every entry `pred` selects, with `reason`.
+    pub fn remove_flows_where(
+        &mut self,
+        reason: u8,
+        pred: impl Fn(&FlowEntry) -> bool,
+    ) -> Vec<RemovedFlow> {
+        let mut out = Vec::new();
+        for t in &mut self.tables {
+            if !t.is_empty() {
+                out.extend(t.delete_where(&pred, reason));
+            }
+        }
+        out
+    }
+
+    /// How many flows and groups forward to each group (`ref_count`).
+    pub fn group_ref_counts(&self) -> std::collections::HashMap<u32, u32> {
+        let mut m = self.groups.group_refs();
+        for t in self.tables.iter().filter(|t| !t.is_empty()) {
+            for e in t.iter() {
+                let mut seen: Vec<u32> = Vec::new();
+                for g in super::flow_table::group_refs(&e.instructions) {
+                    if !seen.contains(&g) {
+                        seen.push(g);
+                        *m.entry(g).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+        m
+    }
+
+    /// How many flows use each meter (`flow_count`).
+    pub fn meter_flow_counts(&self) -> std::collections::HashMap<u32, u32> {
+        let mut m = std::collections::HashMap::new();
+        for t in self.tables.iter().filter(|t| !t.is_empty()) {
+            for e in t.iter() {
+                if let Some(id) = meter_of(&e.instructions) {
+                    *m.entry(id).or_insert(0) += 1;
+                }
+            }
+        }
+        m
+    }
+
+    /// `OFPMP_GROUP`: stats of group `id`, or of all (`OFPG_ALL`), by id.
+    pub fn group_stats(&self, id: u32, now: Nanos) -> Vec<ofproto::multipart::GroupStats> {
+        let refs = self.group_ref_counts();
+        self.groups
+            .iter()
+            .filter(|g| id == OFPG_ALL || g.id == id)
+            .map(|g| g.stats(refs.get(&g.id).copied().unwrap_or(0), now))
+            .collect()
+    }
+
+    /// `OFPMP_METER`: stats of meter `id`, or of all (`OFPM_ALL`), by id.
+    pub fn meter_stats(&self, id: u32, now: Nanos) -> Vec<ofproto::multipart::MeterStats> {
+        let counts = self.meter_flow_counts();
+        self.meters
+            .iter()
+            .filter(|m| id == OFPM_ALL || m.id == id)
+            .map(|m| m.stats(counts.get(&m.id).copied().unwrap_or(0), now))
+            .collect()
+    }
+
     fn stats_filter(&self, req: &FlowStatsRequest) -> Result<FlowFilter, WireError> {
         req.match_.validate()?;
         let (value, mask) = (self.compile)(&req.match_)?;
@@ -473,6 +638,14 @@ impl Pipeline {
             out_group: req.out_group,
         })
     }
+}
+
+/// The meter a flow's instructions name, if any.
+pub fn meter_of(instructions: &[Instruction]) -> Option<u32> {
+    instructions.iter().find_map(|i| match i {
+        Instruction::Meter(m) => Some(*m),
+        _ => None,
+    })
 }
 
 fn table_range(table_id: u8) -> std::ops::Range<usize> {

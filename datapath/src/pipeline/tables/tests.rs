@@ -51,7 +51,7 @@ fn flow_mod_add_then_lookup_hits_highest_priority() {
     f.push(nw_dst([10, 0, 0, 0], 24));
     p.apply_flow_mod(&add(0, 20, f, vec![output(3)]), 0)
         .unwrap();
-    let hit = |k| p.lookup(0, &k).unwrap().instructions.clone();
+    let hit = |k| p.lookup(0, &k).unwrap().instructions.to_vec();
     assert_eq!(
         hit(pkt(1, [1, 1, 1, 1], [10, 0, 0, 9], 80)),
         vec![output(3)]
@@ -88,7 +88,7 @@ fn flow_mod_add_identical_match_and_priority_replaces_keeping_counters() {
     let new = out.added.unwrap();
     assert_eq!(p.len(), 1);
     // Everything from the new FLOW_MOD; counters carried over; duration anew.
-    assert_eq!(new.instructions, vec![output(3)]);
+    assert_eq!(new.instructions.to_vec(), vec![output(3)]);
     assert_eq!(
         (new.cookie, new.idle_timeout, new.flags),
         (0xabc, 7, OFPFF_SEND_FLOW_REM)
@@ -396,7 +396,13 @@ fn flow_mod_goto_table_must_go_forward() {
         OFPBIC_BAD_TABLE_ID
     );
     assert_eq!(
-        p.table(0).unwrap().iter().next().unwrap().instructions,
+        p.table(0)
+            .unwrap()
+            .iter()
+            .next()
+            .unwrap()
+            .instructions
+            .to_vec(),
         vec![Instruction::GotoTable(OFPTT_MAX)]
     );
     let out = p.apply_flow_mod(&m(OFPTT_ALL, 4), 0).unwrap();
@@ -429,7 +435,7 @@ fn instructions_by_port(p: &Pipeline) -> Vec<(u32, u16, Vec<Instruction>)> {
         .unwrap()
         .select(&FlowFilter::all())
         .iter()
-        .map(|e| (port_of(e), e.priority, e.instructions.clone()))
+        .map(|e| (port_of(e), e.priority, e.instructions.to_vec()))
         .collect()
 }
 
@@ -484,7 +490,7 @@ fn flow_mod_modify_keeps_cookie_timeouts_flags_duration_and_counters() {
         f.instructions = vec![output(3)];
     });
     let new = p.apply_flow_mod(&m, 5 * S).unwrap().modified.remove(0);
-    assert_eq!(new.instructions, vec![output(3)]);
+    assert_eq!(new.instructions.to_vec(), vec![output(3)]);
     assert_eq!(
         (new.cookie, new.idle_timeout, new.hard_timeout, new.flags),
         (0x55, 30, 60, OFPFF_SEND_FLOW_REM)
@@ -616,13 +622,15 @@ fn flow_mod_modify_ofptt_all_spans_tables() {
     assert_eq!(
         p.lookup(4, &pkt(1, [0; 4], [0; 4], 0))
             .unwrap()
-            .instructions,
+            .instructions
+            .to_vec(),
         vec![output(9)]
     );
     assert_eq!(
         p.lookup(200, &pkt(1, [0; 4], [0; 4], 0))
             .unwrap()
-            .instructions,
+            .instructions
+            .to_vec(),
         vec![output(8)]
     );
 }
@@ -1031,12 +1039,12 @@ fn old_snapshot_stays_valid_and_counts_into_current_stats() {
     p.publish();
     let k = pkt(1, [0; 4], [0; 4], 0);
     let old_entry = old.lookup(0, &k).unwrap();
-    assert_eq!(old_entry.instructions, vec![output(1)]);
+    assert_eq!(old_entry.instructions.to_vec(), vec![output(1)]);
     // ...and a packet counted through it shows in the stats of the new one.
     old_entry.record(1, 60, 1);
     let st = p.flow_stats(&FlowStatsRequest::default(), 2).unwrap();
     assert_eq!(
-        (st[0].packet_count, st[0].instructions.clone()),
+        (st[0].packet_count, st[0].instructions.to_vec()),
         (1, vec![output(2)])
     );
     // Delete and publish: the old snapshot still answers, memory held by it.
@@ -1280,7 +1288,7 @@ mod with_compile_match {
         p.publish();
         let udp = packet(&l4(17, OxmField::UdpDst(80)));
         assert_eq!(
-            p.snapshot().lookup(0, &udp).unwrap().instructions,
+            p.snapshot().lookup(0, &udp).unwrap().instructions.to_vec(),
             vec![output(1)]
         );
     }
