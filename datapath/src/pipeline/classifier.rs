@@ -110,9 +110,10 @@ impl<T> Entry<T> {
 }
 
 /// A rule as seen by iteration: its masked value, its mask and its entry.
+/// (The value is rebuilt from the bucket's packed words, hence owned.)
 #[derive(Debug)]
 pub struct Rule<'a, T> {
-    pub value: &'a FlowKey,
+    pub value: FlowKey,
     pub mask: &'a FlowKey,
     pub entry: &'a Entry<T>,
 }
@@ -124,11 +125,75 @@ impl<T> Clone for Rule<'_, T> {
 }
 impl<T> Copy for Rule<'_, T> {}
 
+/// Words of a bucket's masked value kept inline; masks covering more words
+/// (IPv6 addresses, many fields at once) keep theirs on the heap.
+const PACKED_INLINE: usize = 4;
+
+/// A bucket's masked value: only the words its subtable's mask covers, in
+/// the order of [`Subtable::used_words`]. Every other word of the value is
+/// zero by construction, so storing the whole 128-byte [`FlowKey`] per
+/// bucket (as this did first) spent most of a rule's memory on zeros.
+#[derive(Clone)]
+enum Packed {
+    /// The first `n_words` are used, the rest are zero.
+    Inline([u64; PACKED_INLINE]),
+    Heap(Box<[u64]>),
+}
+
+impl Packed {
+    /// Packs `value` (already masked) by `words`.
+    fn new(words: &[u8], value: &FlowKey) -> Packed {
+        if words.len() <= PACKED_INLINE {
+            let mut a = [0u64; PACKED_INLINE];
+            for (slot, &i) in a.iter_mut().zip(words) {
+                *slot = value.words[usize::from(i)];
+            }
+            Packed::Inline(a)
+        } else {
+            Packed::Heap(words.iter().map(|&i| value.words[usize::from(i)]).collect())
+        }
+    }
+
+    #[inline(always)]
+    fn words(&self) -> &[u64] {
+        match self {
+            Packed::Inline(a) => a,
+            Packed::Heap(b) => b,
+        }
+    }
+
+    /// Whether this equals `key & mask` on `words` (the subtable's).
+    #[inline(always)]
+    fn matches(&self, words: &[u8], key: &FlowKey, mask: &FlowKey) -> bool {
+        words.iter().zip(self.words()).all(|(&i, &v)| {
+            let i = usize::from(i);
+            v == key.words[i] & mask.words[i]
+        })
+    }
+
+    /// Whether this equals `value` (already masked) on `words`.
+    #[inline(always)]
+    fn equals(&self, words: &[u8], value: &FlowKey) -> bool {
+        words
+            .iter()
+            .zip(self.words())
+            .all(|(&i, &v)| v == value.words[usize::from(i)])
+    }
+
+    fn unpack(&self, words: &[u8]) -> FlowKey {
+        let mut k = FlowKey::default();
+        for (&i, &v) in words.iter().zip(self.words()) {
+            k.words[usize::from(i)] = v;
+        }
+        k
+    }
+}
+
 /// All rules of one subtable with one masked value, best first. The common
 /// case (one priority per value) needs no allocation beyond the bucket.
 #[derive(Clone)]
 struct Bucket<T> {
-    value: FlowKey,
+    value: Packed,
     hash: u64,
     first: Entry<T>,
     /// The others, ordered by (priority desc, seq asc), all after `first`.
@@ -159,7 +224,7 @@ impl<T> Default for Shard<T> {
 }
 
 /// Average buckets per shard above which a subtable doubles its shards.
-const SHARD_TARGET: usize = 256;
+const SHARD_TARGET: usize = 8;
 /// At most 2^MAX_SHARD_BITS shards per subtable.
 const MAX_SHARD_BITS: u32 = 12;
 /// The shard index is taken from these hash bits: clear of the low bits
@@ -236,12 +301,14 @@ impl<T> Subtable<T> {
     fn find(&self, key: &FlowKey) -> Option<&Bucket<T>> {
         let h = self.hash_key(key);
         let words = self.used_words();
-        self.shards[self.shard_of(h)].table.find(h, |b| {
-            words.iter().all(|&i| {
-                let i = usize::from(i);
-                b.value.words[i] == key.words[i] & self.mask.words[i]
-            })
-        })
+        self.shards[self.shard_of(h)]
+            .table
+            .find(h, |b| b.value.matches(words, key, &self.mask))
+    }
+
+    /// A bucket's value as a whole key.
+    fn value_of(&self, b: &Bucket<T>) -> FlowKey {
+        b.value.unpack(self.used_words())
     }
 
     fn buckets(&self) -> impl Iterator<Item = &Bucket<T>> {
@@ -256,11 +323,12 @@ impl<T: Clone> Subtable<T> {
         let h = self.hash_key(value);
         let s = self.shard_of(h);
         let shard = &self.shards[s];
+        let words = &self.words[..usize::from(self.n_words)];
         // Do not copy a shared shard just to find nothing.
-        shard.table.find(h, |b| b.value == *value)?;
+        shard.table.find(h, |b| b.value.equals(words, value))?;
         Arc::make_mut(&mut self.shards[s])
             .table
-            .find_mut(h, |b| b.value == *value)
+            .find_mut(h, |b| b.value.equals(words, value))
     }
 
     /// Doubles the shard count while the average shard holds more than
@@ -335,8 +403,9 @@ fn rules_in<'a, T: 'a>(
 ) -> impl Iterator<Item = Rule<'a, T>> + 'a {
     subtables.flat_map(|st| {
         st.buckets().flat_map(move |b| {
+            let value = st.value_of(b);
             b.entries().map(move |e| Rule {
-                value: &b.value,
+                value,
                 mask: &st.mask,
                 entry: e,
             })
@@ -478,7 +547,7 @@ impl<T: Clone> Classifier<T> {
             let hash = sub.hash_key(&value);
             let s = sub.shard_of(hash);
             let bucket = Bucket {
-                value,
+                value: Packed::new(sub.used_words(), &value),
                 hash,
                 first: entry,
                 rest: Vec::new(),
@@ -513,8 +582,12 @@ impl<T: Clone> Classifier<T> {
         let sub = Arc::make_mut(&mut meta.sub);
         let hash = sub.hash_key(&value);
         let s = sub.shard_of(hash);
+        let words = &sub.words[..usize::from(sub.n_words)];
         let shard = Arc::make_mut(&mut sub.shards[s]);
-        let Ok(mut occ) = shard.table.find_entry(hash, |b| b.value == value) else {
+        let Ok(mut occ) = shard
+            .table
+            .find_entry(hash, |b| b.value.equals(words, &value))
+        else {
             unreachable!("bucket found above");
         };
         let b = occ.get_mut();
@@ -582,7 +655,7 @@ impl<T: Clone> Classifier<T> {
             } else {
                 sub.buckets().any(|b| {
                     b.find(priority).is_some()
-                        && keyops::intersect(&value, mask, &b.value, &sub.mask)
+                        && keyops::intersect(&value, mask, &sub.value_of(b), &sub.mask)
                 })
             }
         })
@@ -602,8 +675,9 @@ impl<T: Clone> Classifier<T> {
             .filter(move |st| keyops::is_subset(&mask, &st.mask))
             .flat_map(move |st| -> Box<dyn Iterator<Item = Rule<'a, T>> + 'a> {
                 let rules_of = move |b: &'a Bucket<T>| {
+                    let value = st.value_of(b);
                     b.entries().map(move |e| Rule {
-                        value: &b.value,
+                        value,
                         mask: &st.mask,
                         entry: e,
                     })
@@ -614,7 +688,7 @@ impl<T: Clone> Classifier<T> {
                 } else {
                     Box::new(
                         st.buckets()
-                            .filter(move |b| keyops::agree_under(&b.value, &value, &mask))
+                            .filter(move |b| keyops::agree_under(&st.value_of(b), &value, &mask))
                             .flat_map(rules_of),
                     )
                 }

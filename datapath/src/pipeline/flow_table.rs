@@ -3,8 +3,7 @@
 //!
 //! ## Counters
 //! Each entry's packet/byte counters and last-use time live in an
-//! `Arc<`[`FlowCounters`]`>` of relaxed `AtomicU64`s on a cache line of their
-//! own. Every version of the entry (MODIFY makes a new `FlowEntry`, ADD over
+//! `Arc<`[`FlowCounters`]`>` of relaxed `AtomicU64`s. Every version of the entry (MODIFY makes a new `FlowEntry`, ADD over
 //! an identical entry too) shares that `Arc` unless `OFPFF_RESET_COUNTS`, so
 //! a packet counted through an old snapshot still shows in the stats.
 //!
@@ -16,8 +15,21 @@
 //! worker count (which per-worker slots would fix at creation, at
 //! workers × 64 bytes per flow — 100 000 flows × 8 workers = 51 MB).
 //! Table lookup/matched counters ([`TableCounters`]) follow the same rule.
+//! Flow counters are not padded to a cache line of their own: at a million
+//! flows the padding alone was 80 bytes a flow, and since updates come once
+//! per flow per batch, two flows sharing a line cost at most one extra line
+//! transfer per batch.
+//!
+//! ## Memory per entry
+//! An entry keeps the match as the controller sent it and nothing derived
+//! from it: the compiled `(value, mask)` lives in the classifier (the mask
+//! once per subtable, the value packed into its bucket) and is recompiled
+//! from the match on the rare paths that need it (MODIFY, DELETE). The
+//! instruction list is shared between entries that have the same one
+//! ([`FlowTable`] interns them): a table of per-VM flows repeats a handful
+//! of action lists thousands of times.
 
-use super::classifier::{keyops, Classifier, Rule};
+use super::classifier::{keyops, Classifier, Entry};
 use super::{Nanos, NANOS_PER_SEC};
 use crate::packet::FlowKey;
 use ofproto::action::Action;
@@ -50,7 +62,6 @@ pub const DEFAULT_MAX_ENTRIES: usize = 1 << 20;
 /// Per-entry counters, shared by every version of the entry and updated by
 /// the data plane without locks.
 #[derive(Debug, Default)]
-#[repr(align(64))]
 pub struct FlowCounters {
     packets: AtomicU64,
     bytes: AtomicU64,
@@ -128,11 +139,12 @@ pub struct FlowEntry {
     pub priority: u16,
     /// The match as the controller sent it (for dump-flows, FLOW_REMOVED).
     pub match_: Match,
-    /// Compiled match: `key & mask == value` (value already masked).
-    pub value: FlowKey,
-    pub mask: FlowKey,
+    /// The match is empty (all wildcards): with priority 0, the table-miss
+    /// entry.
+    pub matches_all: bool,
     pub cookie: u64,
-    pub instructions: Vec<Instruction>,
+    /// Shared with every entry of the table that has the same list.
+    pub instructions: Arc<[Instruction]>,
     pub idle_timeout: u16,
     pub hard_timeout: u16,
     /// The ADD's `OFPFF_*` flags ([`OFPFF_STATE`]).
@@ -143,6 +155,11 @@ pub struct FlowEntry {
 }
 
 impl FlowEntry {
+    /// OF1.3's table-miss entry: priority 0, every field wildcarded.
+    pub fn is_table_miss(&self) -> bool {
+        self.priority == 0 && self.matches_all
+    }
+
     /// Counts a hit (see [`FlowCounters::record`]).
     #[inline]
     pub fn record(&self, packets: u64, bytes: u64, now: Nanos) {
@@ -231,7 +248,7 @@ impl FlowEntry {
             packet_count: self.packet_count(),
             byte_count: self.byte_count(),
             match_: self.match_.clone(),
-            instructions: self.instructions.clone(),
+            instructions: self.instructions.to_vec(),
         }
     }
 
@@ -269,6 +286,14 @@ pub fn instructions_output_to_port(instructions: &[Instruction], port: u32) -> b
 /// Whether a group action in the apply or write actions sends to `group`.
 pub fn instructions_output_to_group(instructions: &[Instruction], group: u32) -> bool {
     actions_of(instructions).any(|a| matches!(a, Action::Group(g) if *g == group))
+}
+
+/// The groups the apply or write actions of `instructions` name.
+pub fn group_refs(instructions: &[Instruction]) -> impl Iterator<Item = u32> + '_ {
+    actions_of(instructions).filter_map(|a| match a {
+        Action::Group(g) => Some(*g),
+        _ => None,
+    })
 }
 
 /// An entry taken out of a table, and the `OFPRR_*` reason.
@@ -387,18 +412,36 @@ pub struct FlowTable {
     counters: Arc<TableCounters>,
     /// Entries with a timeout, by id (what `expire` scans).
     timed: HashMap<u64, Arc<FlowEntry>>,
+    /// Instruction lists in use, shared between entries (see the module
+    /// docs); pruned of unused lists as it grows.
+    interned: InstructionInterner,
+    /// How the pipeline compiled the entries' matches (recompiled on
+    /// MODIFY/DELETE rather than stored per entry).
+    compile: super::tables::MatchCompiler,
     /// Changed since the last `take_dirty`.
     dirty: bool,
 }
 
 impl FlowTable {
     pub fn new(id: u8, max_entries: usize) -> Self {
+        Self::with_match_compiler(id, max_entries, crate::packet::compile_match)
+    }
+
+    /// A table whose entries' matches were compiled with `compile` (the
+    /// pipeline's; tests use their own key layout).
+    pub fn with_match_compiler(
+        id: u8,
+        max_entries: usize,
+        compile: super::tables::MatchCompiler,
+    ) -> Self {
         FlowTable {
+            compile,
             id,
             classifier: Classifier::new(),
             max_entries,
             counters: Arc::default(),
             timed: HashMap::new(),
+            interned: InstructionInterner::default(),
             dirty: false,
         }
     }
@@ -452,25 +495,21 @@ impl FlowTable {
     /// The entries `filter` selects, ordered by priority (highest first),
     /// then install order.
     pub fn select(&self, filter: &FlowFilter) -> Vec<&Arc<FlowEntry>> {
-        let mut rules: Vec<Rule<'_, Arc<FlowEntry>>> = match filter.strict_priority {
+        let mut entries: Vec<&Entry<Arc<FlowEntry>>> = match filter.strict_priority {
             Some(p) => self
                 .classifier
                 .get(&filter.value, &filter.mask, p)
-                .map(|entry| Rule {
-                    value: &entry.data.value,
-                    mask: &entry.data.mask,
-                    entry,
-                })
                 .into_iter()
                 .collect(),
             None => self
                 .classifier
                 .covered_by(&filter.value, &filter.mask)
+                .map(|r| r.entry)
                 .collect(),
         };
-        rules.retain(|r| filter.accepts(&r.entry.data));
-        rules.sort_by_key(|r| (std::cmp::Reverse(r.entry.priority), r.entry.seq));
-        rules.into_iter().map(|r| &r.entry.data).collect()
+        entries.retain(|e| filter.accepts(&e.data));
+        entries.sort_by_key(|e| (std::cmp::Reverse(e.priority), e.seq));
+        entries.into_iter().map(|e| &e.data).collect()
     }
 
     /// Whether the table changed since the last call (and clears the mark).
@@ -551,10 +590,9 @@ impl FlowTable {
             table_id: self.id,
             priority: fm.priority,
             match_: fm.match_.clone(),
-            value,
-            mask,
+            matches_all: mask.is_zero(),
             cookie: fm.cookie,
-            instructions: fm.instructions.clone(),
+            instructions: self.interned.intern(&fm.instructions),
             idle_timeout: fm.idle_timeout,
             hard_timeout: fm.hard_timeout,
             flags: fm.flags & OFPFF_STATE,
@@ -595,13 +633,14 @@ impl FlowTable {
                 Arc::clone(&old.counters)
             };
             let new = Arc::new(FlowEntry {
-                instructions: instructions.to_vec(),
+                instructions: self.interned.intern(instructions),
                 counters,
                 ..(*old).clone()
             });
+            let (value, mask) = self.compiled(&old);
             let slot = self
                 .classifier
-                .get_mut(&old.value, &old.mask, old.priority)
+                .get_mut(&value, &mask, old.priority)
                 .expect("selected entry is in the table");
             *slot = Arc::clone(&new);
             self.track(&new);
@@ -617,6 +656,23 @@ impl FlowTable {
     /// selected entries out and returns them with `reason`.
     pub fn delete(&mut self, filter: &FlowFilter, reason: u8) -> Vec<RemovedFlow> {
         let targets: Vec<Arc<FlowEntry>> = self.select(filter).into_iter().cloned().collect();
+        targets
+            .into_iter()
+            .map(|e| {
+                self.remove_entry(&e);
+                RemovedFlow { entry: e, reason }
+            })
+            .collect()
+    }
+
+    /// Takes out every entry `pred` selects, with `reason` (group and meter
+    /// deletion).
+    pub fn delete_where(
+        &mut self,
+        pred: impl Fn(&FlowEntry) -> bool,
+        reason: u8,
+    ) -> Vec<RemovedFlow> {
+        let targets: Vec<Arc<FlowEntry>> = self.iter().filter(|e| pred(e)).cloned().collect();
         targets
             .into_iter()
             .map(|e| {
@@ -665,15 +721,47 @@ impl FlowTable {
     }
 
     fn remove_entry(&mut self, e: &FlowEntry) {
-        self.classifier.remove(&e.value, &e.mask, e.priority);
+        let (value, mask) = self.compiled(e);
+        self.classifier.remove(&value, &mask, e.priority);
         self.timed.remove(&e.id);
         self.dirty = true;
+    }
+
+    /// An entry's compiled match `(value, mask)`, as the classifier holds it.
+    pub fn compiled(&self, e: &FlowEntry) -> (FlowKey, FlowKey) {
+        let (v, m) = (self.compile)(&e.match_).expect("an installed entry's match compiles");
+        (keyops::and(&v, &m), m)
     }
 
     fn track(&mut self, e: &Arc<FlowEntry>) {
         if e.idle_timeout != 0 || e.hard_timeout != 0 {
             self.timed.insert(e.id, Arc::clone(e));
         }
+    }
+}
+
+/// Shares equal instruction lists between entries. Lists no entry uses
+/// any more are dropped when the set has doubled since the last sweep, so
+/// its cost stays proportional to the lists in use.
+#[derive(Default)]
+struct InstructionInterner {
+    lists: std::collections::HashSet<Arc<[Instruction]>>,
+    swept_at: usize,
+}
+
+impl InstructionInterner {
+    fn intern(&mut self, list: &[Instruction]) -> Arc<[Instruction]> {
+        if let Some(a) = self.lists.get(list) {
+            return Arc::clone(a);
+        }
+        if self.lists.len() >= 2 * self.swept_at.max(512) {
+            // Only the set holds it: no entry, no snapshot uses it.
+            self.lists.retain(|a| Arc::strong_count(a) > 1);
+            self.swept_at = self.lists.len();
+        }
+        let a: Arc<[Instruction]> = Arc::from(list);
+        self.lists.insert(Arc::clone(&a));
+        a
     }
 }
 

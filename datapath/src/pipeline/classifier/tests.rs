@@ -31,7 +31,7 @@ where
     T: Clone,
 {
     c.iter()
-        .filter(|r| keyops::matches(k, r.value, r.mask))
+        .filter(|r| keyops::matches(k, &r.value, r.mask))
         .map(|r| r.entry)
         .min_by_key(|e| (std::cmp::Reverse(e.priority), e.seq))
 }
@@ -377,7 +377,7 @@ fn randomized_against_brute_force() {
     type Frozen = Vec<(FlowKey, FlowKey, u16, u32)>;
     let contents = |it: &mut dyn Iterator<Item = Rule<'_, u32>>| -> Frozen {
         let mut v: Frozen = it
-            .map(|r| (*r.value, *r.mask, r.entry.priority, r.entry.data))
+            .map(|r| (r.value, *r.mask, r.entry.priority, r.entry.data))
             .collect();
         v.sort_by_key(|x| (x.0.words, x.1.words, x.2));
         v
@@ -423,7 +423,7 @@ fn randomized_against_brute_force() {
             let k = random_key(&mut rng);
             let want = s
                 .iter()
-                .filter(|r| keyops::matches(&k, r.value, r.mask))
+                .filter(|r| keyops::matches(&k, &r.value, r.mask))
                 .map(|r| r.entry)
                 .min_by_key(|e| (std::cmp::Reverse(e.priority), e.seq))
                 .map(|e| e.data);
