@@ -5,11 +5,17 @@
 # tfb-vm2 10.10.10.12).
 #
 #   forwarders  tapflowd (TAP ports it creates, --fail-mode secure)
+#                 [--system: veth pairs attached as system ports, AF_PACKET]
 #               OVS netdev datapath, type=tap ports, userspace TSO off
+#                 [--system: the same veth pairs as OVS system ports]
 #               the same with other_config:userspace-tso-enable=true
 #               Linux bridge with two veth pairs (in kernel; a reference)
 #   flows       ARP/ICMP/IP by destination address + 1 000 unrelated
 #               priority=10 tcp drop flows (same file for tapflowd and OVS)
+#               [--scale N: the seed flows in table 2 behind goto_table
+#               flows in tables 0 and 1, plus N drop flows over 16 mask
+#               shapes spread over tables 0-2 (bench/src/flows.rs); compare
+#               with --scale 0, the seed flows alone]
 #   measures    iperf3 TCP, one stream, vm1 -> vm2 (Gb/s)
 #               iperf3 UDP 64-byte flood (-l 64 -b 0), counted as rx_packets
 #                 on vm2's interface (frames/s)  [skip with --no-udp]
@@ -19,116 +25,71 @@
 #   output      one table of medians over N runs, ratios against both OVS
 #               rows; raw per-run numbers in the log directory it names.
 #
-# Usage (root): bench/e2e.sh [--runs N] [--quick] [--no-udp] [--keep-logs DIR]
+# Usage (root): bench/e2e.sh [--runs N] [--quick] [--no-udp] [--system]
+#                             [--scale N] [--no-bridge] [--keep-logs DIR]
 #   --runs N   runs per forwarder (default 3); medians are printed
 #   --quick    1 run, 5 s TCP and 3 s UDP
 # Everything it creates is named tfb-*; it is all removed on exit, also on
 # failure or Ctrl-C (trap EXIT). Needs openvswitch-switch, iproute2,
 # iputils-ping, jq; installs iperf3 if missing.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
 
-RUNS=3 TCP_SECS=10 UDP_SECS=5 UDP=1 KEEP=
+RUNS=3 TCP_SECS=10 UDP_SECS=5 UDP=1 KEEP= SYSTEM=0 SCALE= BRIDGE=1
 while [ $# -gt 0 ]; do
   case "$1" in
+    --system) SYSTEM=1; shift ;;
+    --scale) SCALE=$2; shift 2 ;;
+    --no-bridge) BRIDGE=0; shift ;;
     --runs) RUNS=$2; shift 2 ;;
     --quick) RUNS=1 TCP_SECS=5 UDP_SECS=3; shift ;;
     --no-udp) UDP=0; shift ;;
     --keep-logs) KEEP=$2; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "e2e.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ "$RUNS" =~ ^[1-9][0-9]?$ ]] || { echo "e2e.sh: --runs takes 1..99" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "e2e.sh: run as root (namespaces, TAPs)" >&2; exit 2; }
-command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"
-export PATH="$PATH:/usr/sbin:/sbin"
-
-need=()
-command -v iperf3 >/dev/null || need+=(iperf3)
-command -v jq >/dev/null || need+=(jq)
-command -v ping >/dev/null || need+=(iputils-ping)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "== installing ${need[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-for t in ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl ovs-ofctl; do
-  command -v $t >/dev/null || { echo "e2e.sh: $t missing (apt-get install openvswitch-switch)" >&2; exit 2; }
-done
-SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
-for ns in tfb-vm1 tfb-vm2 tfb-ovs tfb-lb; do
-  [ ! -e /run/netns/$ns ] || { echo "e2e.sh: namespace $ns exists: another run? (ip netns del $ns)" >&2; exit 2; }
-done
-for d in tfb-br0 tfb-tap1 tfb-tap2; do
-  [ ! -e /sys/class/net/$d ] || { echo "e2e.sh: interface $d exists: another run?" >&2; exit 2; }
-done
-
-WORK=$(mktemp -d /tmp/tfb.XXXXXX)
-PIDS=()          # every daemon we started, killed by pid on exit
-cleanup() {
-  set +e
-  local p
-  if [ -n "${OVSDIR:-}" ] && [ -S "$OVSDIR/ovs-vswitchd.ctl" ]; then
-    timeout 5 ovs-appctl -t "$OVSDIR/ovs-vswitchd.ctl" exit >/dev/null 2>&1
-  fi
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  sleep 0.3
-  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  for ns in tfb-vm1 tfb-vm2 tfb-ovs tfb-lb; do ip netns del $ns 2>/dev/null; done
-  ip link del tfb-tap1 2>/dev/null; ip link del tfb-tap2 2>/dev/null
-  if [ -n "$KEEP" ]; then mkdir -p "$KEEP" && cp -r "$WORK"/. "$KEEP"/; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+source "$(dirname "$0")/lib.sh"
+need_tools iperf3:iperf3 jq:jq ping:iputils-ping
+need_ovs
+refuse_leftovers
 # A hard bound on the whole run: 30 s of setup per forwarder and run plus
 # the tests themselves, then the build's 20 min.
-BOUND=$(( 1200 + 4 * RUNS * (40 + TCP_SECS + UDP_SECS) ))
-# (The watchdog's sleep must not hold our stdout open, and dies with it.)
-( trap 'kill $s 2>/dev/null; exit 0' TERM
-  sleep $BOUND & s=$!; wait $s && kill -TERM $$ ) </dev/null >/dev/null 2>&1 &
-PIDS+=($!)
+start_watchdog $(( 1200 + 4 * RUNS * (40 + TCP_SECS + UDP_SECS) ))
 
-echo "== cargo build --release -p datapath"
-cargo build --release -p datapath
-TFD=$ROOT/target/release/tapflowd TF=$ROOT/target/release/tapflow
+echo "== cargo build --release -p datapath -p tapflow-bench"
+cargo build --release -p datapath -p tapflow-bench
 
-IP1=10.10.10.11 IP2=10.10.10.12
-MAC1=02:00:00:00:00:11 MAC2=02:00:00:00:00:12
-HZ=$(getconf CLK_TCK)
-
-# The seed flows plus 1 000 unrelated ones, for tapflowd and OVS alike.
+# The seed flows plus 1 000 unrelated ones, for tapflowd and OVS alike
+# (--scale: see the header).
 FLOWS=$WORK/flows.txt
-{
-  for a in "1 $IP1" "2 $IP2"; do
-    set -- $a
-    echo "priority=100,arp,arp_tpa=$2 actions=output:$1"
-    echo "priority=100,icmp,nw_dst=$2 actions=output:$1"
-    echo "priority=100,ip,nw_dst=$2 actions=output:$1"
-  done
-  for i in $(seq 0 999); do
-    echo "priority=10,tcp,nw_dst=172.16.$((i / 250)).$((i % 250 + 1)),tp_dst=$((1000 + i)) actions=drop"
-  done
-} >"$FLOWS"
+if [ -z "$SCALE" ]; then
+  {
+    for a in "1 $IP1" "2 $IP2"; do
+      set -- $a
+      echo "priority=100,arp,arp_tpa=$2 actions=output:$1"
+      echo "priority=100,icmp,nw_dst=$2 actions=output:$1"
+      echo "priority=100,ip,nw_dst=$2 actions=output:$1"
+    done
+    for i in $(seq 0 999); do
+      echo "priority=10,tcp,nw_dst=172.16.$((i / 250)).$((i % 250 + 1)),tp_dst=$((1000 + i)) actions=drop"
+    done
+  } >"$FLOWS"
+else
+  {
+    echo "table=0,priority=1 actions=goto_table:1"
+    echo "table=1,priority=1 actions=goto_table:2"
+    for a in "1 $IP1" "2 $IP2"; do
+      set -- $a
+      echo "table=2,priority=200,arp,arp_tpa=$2 actions=output:$1"
+      echo "table=2,priority=200,icmp,nw_dst=$2 actions=output:$1"
+      echo "table=2,priority=200,ip,nw_dst=$2 actions=output:$1"
+    done
+    [ "$SCALE" -gt 0 ] && "$ROOT/target/release/flowgen" --flows "$SCALE" --shapes 16 --tables 3
+  } >"$FLOWS"
+fi
+PORTS=tap; [ "$SYSTEM" = 1 ] && PORTS=system
 
-# Namespace side of a VM interface already moved into namespace $1.
-vm_if() { # ns ifname ip mac
-  ip -n "$1" link set lo up
-  ip -n "$1" link set "$2" address "$4"
-  ip -n "$1" addr add "$3/24" dev "$2"
-  ip -n "$1" link set "$2" up
-}
-wait_for() { # seconds description command...
-  local t=$1 what=$2; shift 2
-  local i
-  for i in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
-  echo "e2e.sh: timed out waiting for $what" >&2; return 1
-}
-cpu_ticks() { # pid -> utime+stime of all its threads
-  [ -n "$1" ] || { echo 0; return; }
-  sed 's/.*) //' /proc/$1/stat | awk '{print $12 + $13}'
-}
 rx_packets() { ip netns exec tfb-vm2 cat /sys/class/net/$1/statistics/rx_packets; }
 
 # One measurement run against whatever forwards between the namespaces now.
@@ -172,76 +133,75 @@ with_server() { # name pid vm2_ifname: iperf3 server up, RUNS measurements, serv
   kill -TERM $srv 2>/dev/null; wait $srv 2>/dev/null || true
 }
 
-new_vms() { ip netns add tfb-vm1; ip netns add tfb-vm2; }
-del_vms() { ip netns del tfb-vm1 2>/dev/null || true; ip netns del tfb-vm2 2>/dev/null || true; }
+
+# Two veth pairs: tfb-vN in VM N, tfb-vbN (the switch's system port) in
+# namespace $1 (or the root namespace when empty).
+veth_vms() {
+  local i
+  for i in 1 2; do
+    ip link add tfb-v$i type veth peer name tfb-vb$i
+    ip link set tfb-v$i netns tfb-vm$i
+    if [ -n "$1" ]; then ip link set tfb-vb$i netns "$1"; ip -n "$1" link set tfb-vb$i up
+    else ip link set tfb-vb$i up; fi
+  done
+  vm_if tfb-vm1 tfb-v1 $IP1 $MAC1; vm_if tfb-vm2 tfb-v2 $IP2 $MAC2
+}
 
 # ---------------------------------------------------------------- tapflowd
 bench_tapflowd() {
-  echo "== tapflowd (TAP ports, secure mode, $(wc -l <"$FLOWS") flows)"
+  echo "== tapflowd ($PORTS ports, secure mode, $(wc -l <"$FLOWS") flows)"
   new_vms
-  "$TFD" --bridge tfb-br0 --port tfb-tap1:1 --port tfb-tap2:2 --fail-mode secure \
-    --rundir "$WORK/tf-run" --statedir "$WORK/tf-state" 2>"$WORK/tapflowd.log" &
-  local pid=$!; PIDS+=($pid)
-  wait_for 10 "tapflowd's management socket" test -S "$WORK/tf-run/tfb-br0.mgmt"
-  ip link set tfb-tap1 netns tfb-vm1; ip link set tfb-tap2 netns tfb-vm2
-  vm_if tfb-vm1 tfb-tap1 $IP1 $MAC1; vm_if tfb-vm2 tfb-tap2 $IP2 $MAC2
-  TAPFLOW_RUNDIR="$WORK/tf-run" timeout 30 "$TF" add-flows tfb-br0 "$FLOWS"
-  echo "   flows installed: $(TAPFLOW_RUNDIR="$WORK/tf-run" "$TF" dump-flows tfb-br0 | grep -c priority)"
-  with_server tapflowd $pid tfb-tap2
-  TAPFLOW_RUNDIR="$WORK/tf-run" "$TF" dump-ports tfb-br0 >"$WORK/tapflowd.ports" 2>&1 || true
-  kill -TERM $pid; wait $pid 2>/dev/null || true
+  local if2=tfb-tap2
+  if [ "$SYSTEM" = 1 ]; then
+    veth_vms ""
+    start_tapflowd tapflowd --port tfb-vb1:1 --port tfb-vb2:2 --fail-mode secure
+    if2=tfb-v2
+  else
+    start_tapflowd tapflowd --port tfb-tap1:1 --port tfb-tap2:2 --fail-mode secure
+    ip link set tfb-tap1 netns tfb-vm1; ip link set tfb-tap2 netns tfb-vm2
+    vm_if tfb-vm1 tfb-tap1 $IP1 $MAC1; vm_if tfb-vm2 tfb-tap2 $IP2 $MAC2
+  fi
+  timeout 120 env TAPFLOW_RUNDIR="$TFRUN" "$TF" add-flows tfb-br0 "$FLOWS"
+  echo "   flows installed: $(tf dump-flows tfb-br0 | grep -c priority)"
+  with_server tapflowd $TFD_PID $if2
+  tf dump-ports tfb-br0 >"$WORK/tapflowd.ports" 2>&1 || true
+  stop_tapflowd
   del_vms
 }
 
 # --------------------------------------------------------------------- OVS
-# A private OVS, started by hand as integration/src/ovs.rs does: its own
-# database, sockets and logs in OVSDIR, ovs-vswitchd in namespace tfb-ovs.
-ovs() { OVS_RUNDIR=$OVSDIR OVS_DBDIR=$OVSDIR OVS_LOGDIR=$OVSDIR OVS_SYSCONFDIR=$OVSDIR "$@"; }
-vsctl() { ovs ovs-vsctl --db=unix:$OVSDIR/db.sock --timeout=30 "$@"; }
 bench_ovs() { # name tso(true|false)
   local name=$1 tso=$2
-  echo "== OVS $(ovs-vswitchd --version | head -1 | awk '{print $NF}') userspace datapath, tap ports, userspace-tso-enable=$tso"
-  OVSDIR=$WORK/$name; mkdir -p "$OVSDIR"
-  new_vms; ip netns add tfb-ovs
-  ovs ovsdb-tool create "$OVSDIR/conf.db" "$SCHEMA"
-  env OVS_RUNDIR=$OVSDIR OVS_DBDIR=$OVSDIR OVS_LOGDIR=$OVSDIR OVS_SYSCONFDIR=$OVSDIR \
-    ovsdb-server --remote=punix:$OVSDIR/db.sock --pidfile=$OVSDIR/ovsdb-server.pid \
-    --unixctl=$OVSDIR/ovsdb-server.ctl --log-file=$OVSDIR/ovsdb-server.log "$OVSDIR/conf.db" \
-    >"$OVSDIR/ovsdb-server.out" 2>&1 &
-  local dbpid=$!; PIDS+=($dbpid)
-  wait_for 30 "ovsdb-server's socket" test -S "$OVSDIR/db.sock"
-  vsctl --no-wait init
-  # read only at startup: set before ovs-vswitchd runs
-  vsctl --no-wait set Open_vSwitch . other_config:userspace-tso-enable=$tso
-  env OVS_RUNDIR=$OVSDIR OVS_DBDIR=$OVSDIR OVS_LOGDIR=$OVSDIR OVS_SYSCONFDIR=$OVSDIR \
-    ip netns exec tfb-ovs ovs-vswitchd unix:$OVSDIR/db.sock --pidfile=$OVSDIR/ovs-vswitchd.pid \
-    --unixctl=$OVSDIR/ovs-vswitchd.ctl --log-file=$OVSDIR/ovs-vswitchd.log \
-    >"$OVSDIR/ovs-vswitchd.out" 2>&1 &
-  local pid=$!; PIDS+=($pid)   # env and ip netns exec both exec: this is ovs-vswitchd
-  wait_for 30 "ovs-vswitchd's control socket" test -S "$OVSDIR/ovs-vswitchd.ctl"
-  [ "$(cat "$OVSDIR/ovs-vswitchd.pid")" = "$pid" ] || echo "   WARNING: ovs-vswitchd pid $(cat "$OVSDIR/ovs-vswitchd.pid") != $pid"
-  vsctl add-br tfb-obr -- set bridge tfb-obr datapath_type=netdev fail-mode=secure protocols=OpenFlow13
-  vsctl add-port tfb-obr tfb-otap1 -- set interface tfb-otap1 type=tap ofport_request=1
-  vsctl add-port tfb-obr tfb-otap2 -- set interface tfb-otap2 type=tap ofport_request=2
-  [ "$(vsctl get interface tfb-otap1 ofport)" = 1 ] && [ "$(vsctl get interface tfb-otap2 ofport)" = 2 ] \
-    || { echo "OVS ports not up:"; vsctl get interface tfb-otap1 error; tail -20 "$OVSDIR/ovs-vswitchd.log"; return 1; }
+  echo "== OVS $(ovs-vswitchd --version | head -1 | awk '{print $NF}') userspace datapath, $PORTS ports, userspace-tso-enable=$tso"
+  new_vms
+  start_ovs "$name" "$tso"
+  local if2=tfb-otap2
+  if [ "$SYSTEM" = 1 ]; then
+    veth_vms tfb-ovs
+    vsctl add-port tfb-obr tfb-vb1 -- set interface tfb-vb1 ofport_request=1
+    vsctl add-port tfb-obr tfb-vb2 -- set interface tfb-vb2 ofport_request=2
+    if2=tfb-v2
+    if [ "$tso" = false ]; then
+      # OVS's userspace datapath without TSO cannot take the partial-checksum
+      # frames a veth sends by default (TCP stalls at 0): its documentation
+      # has the VM side turn tx checksum offload off, so we do, for this row.
+      ip netns exec tfb-vm1 ethtool -K tfb-v1 tx off >/dev/null
+      ip netns exec tfb-vm2 ethtool -K tfb-v2 tx off >/dev/null
+    fi
+  else
+    ovs_tap_ports
+  fi
   if [ "$tso" = true ]; then
     grep -q "Userspace TCP Segmentation Offloading support enabled" "$OVSDIR/ovs-vswitchd.log" \
       || echo "   WARNING: ovs-vswitchd.log does not say userspace TSO is enabled"
   fi
-  ip -n tfb-ovs link set tfb-otap1 netns tfb-vm1; ip -n tfb-ovs link set tfb-otap2 netns tfb-vm2
-  vm_if tfb-vm1 tfb-otap1 $IP1 $MAC1; vm_if tfb-vm2 tfb-otap2 $IP2 $MAC2
-  local mgmt=unix:$OVSDIR/tfb-obr.mgmt
-  wait_for 10 "tfb-obr.mgmt" test -S "$OVSDIR/tfb-obr.mgmt"
-  timeout 30 ovs-ofctl -O OpenFlow13 add-flows "$mgmt" "$FLOWS"
-  echo "   flows installed: $(ovs-ofctl -O OpenFlow13 dump-flows "$mgmt" | grep -c priority)"
-  with_server "$name" $pid tfb-otap2
-  ovs-ofctl -O OpenFlow13 dump-ports "$mgmt" >"$WORK/$name.ports" 2>&1 || true
+  timeout 120 ovs-ofctl -O OpenFlow13 add-flows "$OVS_MGMT" "$FLOWS"
+  echo "   flows installed: $(ovs-ofctl -O OpenFlow13 dump-flows "$OVS_MGMT" | grep -c priority)"
+  with_server "$name" $OVS_PID $if2
+  ovs-ofctl -O OpenFlow13 dump-ports "$OVS_MGMT" >"$WORK/$name.ports" 2>&1 || true
   ovs ovs-appctl -t "$OVSDIR/ovs-vswitchd.ctl" dpif-netdev/pmd-stats-show >"$WORK/$name.pmd-stats" 2>&1 || true
-  timeout 10 ovs ovs-appctl -t "$OVSDIR/ovs-vswitchd.ctl" exit >/dev/null 2>&1 || true
-  kill -TERM $pid $dbpid 2>/dev/null; wait $pid $dbpid 2>/dev/null || true
-  ip netns del tfb-ovs; del_vms
-  OVSDIR=
+  stop_ovs
+  del_vms
 }
 
 # ------------------------------------------------------------ Linux bridge
@@ -266,7 +226,7 @@ bench_linux_bridge() {
 bench_tapflowd
 bench_ovs ovs-tso-off false
 bench_ovs ovs-tso-on true
-bench_linux_bridge
+[ "$BRIDGE" = 1 ] && bench_linux_bridge
 
 # ------------------------------------------------------------------ table
 med() { # column of $WORK/$1.runs -> median (or -)
@@ -278,17 +238,14 @@ spread() { # min–max of a column
     | awk -v f="$3" 'NR==1 {lo=$1} {hi=$1} END {if (NR) printf "%s–%s", sprintf(f, lo), sprintf(f, hi)}'
 }
 fmt() { [ "$2" = - ] && echo "—" || printf "$1" "$2"; }
-ratio() { # a b -> a/b as "1.23×"
-  awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || b + 0 == 0) print "—"; else printf "%.2f×", a / b}'
-}
 declare -A LABEL=(
-  [tapflowd]="tapflowd, tap ports"
-  [ovs-tso-off]="OVS $(ovs-vswitchd --version | head -1 | awk '{print $NF}') userspace, tap ports"
+  [tapflowd]="tapflowd, $PORTS ports"
+  [ovs-tso-off]="OVS $(ovs-vswitchd --version | head -1 | awk '{print $NF}') userspace, $PORTS ports"
   [ovs-tso-on]="the same with userspace-tso-enable=true"
   [linux-bridge]="Linux bridge, veth pairs (reference)"
 )
 echo
-echo "Medians of $RUNS run(s); TCP ${TCP_SECS} s one stream, UDP 64-byte ${UDP_SECS} s (rx_packets on vm2's interface), 100 pings at 0.01 s; CPU = forwarder process, % of one core"
+echo "Flows: $(wc -l <"$FLOWS")${SCALE:+ (--scale $SCALE: 3 tables)}. Medians of $RUNS run(s); TCP ${TCP_SECS} s one stream, UDP 64-byte ${UDP_SECS} s (rx_packets on vm2's interface), 100 pings at 0.01 s; CPU = forwarder process, % of one core"
 echo
 echo "| forwarder | TCP 1 stream | (min–max) | 64-byte frames delivered | ping p50 | forwarder CPU (TCP / UDP) |"
 echo "|---|---|---|---|---|---|"
