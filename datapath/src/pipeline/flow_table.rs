@@ -184,11 +184,7 @@ impl FlowEntry {
     /// OVS reports it, so dump-flows shows `duration=1.234s` like OVS does
     /// (ovs-ofctl prints all nine digits of a non-millisecond value).
     pub fn duration(&self, now: Nanos) -> (u32, u32) {
-        let d = now.saturating_sub(self.installed);
-        (
-            (d / NANOS_PER_SEC).min(u64::from(u32::MAX)) as u32,
-            (d % NANOS_PER_SEC / 1_000_000 * 1_000_000) as u32,
-        )
+        super::clock::duration(self.installed, now)
     }
 
     pub fn sends_flow_removed(&self) -> bool {

@@ -211,15 +211,7 @@ impl Group {
     }
 }
 
-/// (seconds, nanoseconds) from `since` to `now`, at millisecond precision
-/// as OVS reports durations.
-pub fn duration(since: Nanos, now: Nanos) -> (u32, u32) {
-    let d = now.saturating_sub(since);
-    (
-        (d / super::NANOS_PER_SEC).min(u64::from(u32::MAX)) as u32,
-        (d % super::NANOS_PER_SEC / 1_000_000 * 1_000_000) as u32,
-    )
-}
+pub use super::clock::duration;
 
 /// Multiply-shift hasher for group and meter ids (chosen by the controller,
 /// not by packets, so no keyed hash is needed).
@@ -242,15 +234,31 @@ impl std::hash::Hasher for IdHasher {
 
 pub type IdMap<V> = HashMap<u32, V, std::hash::BuildHasherDefault<IdHasher>>;
 
-/// The group table as the data plane sees it.
-#[derive(Default, Debug)]
-pub struct GroupsSnapshot {
-    map: IdMap<Arc<Group>>,
+/// An id-keyed table (groups, meters) as the data plane sees it: an
+/// immutable copy of the owner's, published with the flow tables.
+#[derive(Debug)]
+pub struct IdSnapshot<T> {
+    map: IdMap<Arc<T>>,
 }
 
-impl GroupsSnapshot {
+impl<T> Default for IdSnapshot<T> {
+    fn default() -> Self {
+        IdSnapshot {
+            map: IdMap::default(),
+        }
+    }
+}
+
+impl<T> IdSnapshot<T> {
+    /// A copy of the owner's `entries` (the entries themselves are shared).
+    pub fn of(entries: &BTreeMap<u32, Arc<T>>) -> Self {
+        IdSnapshot {
+            map: entries.iter().map(|(k, v)| (*k, Arc::clone(v))).collect(),
+        }
+    }
+
     #[inline]
-    pub fn get(&self, id: u32) -> Option<&Arc<Group>> {
+    pub fn get(&self, id: u32) -> Option<&Arc<T>> {
         self.map.get(&id)
     }
 
@@ -263,12 +271,18 @@ impl GroupsSnapshot {
     }
 }
 
-/// What a GROUP_MOD changed.
+/// The group table as the data plane sees it.
+pub type GroupsSnapshot = IdSnapshot<Group>;
+
+/// What a GROUP_MOD or METER_MOD changed.
 #[derive(Debug, Default)]
-pub struct GroupModOutcome {
-    /// Groups removed by a DELETE (the caller removes the flows naming them).
+pub struct IdModOutcome {
+    /// Entries removed by a DELETE (the caller removes the flows using them).
     pub deleted: Vec<u32>,
 }
+
+/// What a GROUP_MOD changed.
+pub type GroupModOutcome = IdModOutcome;
 
 /// The authoritative group table, owned by the bridge's owner task.
 #[derive(Debug, Default)]
@@ -422,13 +436,7 @@ impl GroupTable {
     }
 
     pub fn snapshot(&self) -> GroupsSnapshot {
-        GroupsSnapshot {
-            map: self
-                .groups
-                .iter()
-                .map(|(k, v)| (*k, Arc::clone(v)))
-                .collect(),
-        }
+        IdSnapshot::of(&self.groups)
     }
 
     /// Whether `from` reaches `target` through forwarding/watch references.

@@ -54,7 +54,7 @@
 //! meter. A flow naming a missing meter is refused with
 //! `OFPMMFC_INVALID_METER`, as OVS does (bridge's FLOW_MOD checks).
 
-use super::groups::{duration, IdMap, PacketCounter};
+use super::groups::{duration, IdModOutcome, IdSnapshot, PacketCounter};
 use super::Nanos;
 use ofproto::consts::*;
 use ofproto::error::*;
@@ -289,32 +289,10 @@ pub fn remark_dscp(dscp: u8, levels: u8) -> u8 {
 }
 
 /// The meter table as the data plane sees it.
-#[derive(Default, Debug)]
-pub struct MetersSnapshot {
-    map: IdMap<Arc<Meter>>,
-}
-
-impl MetersSnapshot {
-    #[inline]
-    pub fn get(&self, id: u32) -> Option<&Arc<Meter>> {
-        self.map.get(&id)
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
+pub type MetersSnapshot = IdSnapshot<Meter>;
 
 /// What a METER_MOD changed.
-#[derive(Debug, Default)]
-pub struct MeterModOutcome {
-    /// Meters removed by a DELETE (the caller removes the flows using them).
-    pub deleted: Vec<u32>,
-}
+pub type MeterModOutcome = IdModOutcome;
 
 /// The authoritative meter table, owned by the bridge's owner task.
 #[derive(Debug, Default)]
@@ -455,13 +433,7 @@ impl MeterTable {
     }
 
     pub fn snapshot(&self) -> MetersSnapshot {
-        MetersSnapshot {
-            map: self
-                .meters
-                .iter()
-                .map(|(k, v)| (*k, Arc::clone(v)))
-                .collect(),
-        }
+        IdSnapshot::of(&self.meters)
     }
 
     /// Validates and applies a METER_MOD; nothing changes when it fails.

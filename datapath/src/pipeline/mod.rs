@@ -47,6 +47,17 @@ pub mod clock {
         let epoch = *EPOCH.get_or_init(Instant::now);
         Instant::now().duration_since(epoch).as_nanos() as Nanos
     }
+
+    /// `(seconds, nanoseconds)` from `since` to `now` at millisecond
+    /// precision, as OVS reports durations (dump-flows shows
+    /// `duration=1.234s`; ovs-ofctl prints all nine digits otherwise).
+    pub fn duration(since: Nanos, now: Nanos) -> (u32, u32) {
+        let d = now.saturating_sub(since);
+        (
+            (d / super::NANOS_PER_SEC).min(u64::from(u32::MAX)) as u32,
+            (d % super::NANOS_PER_SEC / 1_000_000 * 1_000_000) as u32,
+        )
+    }
 }
 
 /// Nanoseconds per second.
