@@ -15,6 +15,8 @@ pub mod rewrite;
 #[cfg(test)]
 mod frames;
 #[cfg(test)]
+mod mpls_pbb_tests;
+#[cfg(test)]
 mod tests;
 
 pub use key::{compile_match, FieldBytes, FlowKey, FlowKeyBuildHasher, FLOW_KEY_WORDS};

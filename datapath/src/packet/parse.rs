@@ -70,11 +70,15 @@ pub mod exthdr {
     pub const FRAG: u16 = 1 << 4;
     pub const ROUTER: u16 = 1 << 5;
     pub const HOP: u16 = 1 << 6;
-    /// A header occurred more often than RFC 8200 §4.1 allows (once each;
-    /// destination options twice: before a routing header and before the
+    /// "Unexpected repeats" (OF1.3.5 §7.2.3.7): a header type occurred more
+    /// than once, except that up to two destination options headers are
+    /// allowed (RFC 8200 §4.1: one before a routing header, one before the
     /// upper layer).
     pub const UNREP: u16 = 1 << 7;
-    /// Headers out of the order RFC 8200 §4.1 recommends.
+    /// "Unexpected sequencing": headers out of the order RFC 8200 §4.1
+    /// (RFC 2460 in the spec) recommends: hop-by-hop, destination options,
+    /// routing, fragment, AH, ESP, destination options. A destination
+    /// options header after anything but hop-by-hop takes the last slot.
     pub const UNSEQ: u16 = 1 << 8;
 }
 

@@ -556,6 +556,11 @@ impl<B: FrameBuf> Packet<B> {
     }
 
     /// `push_mpls`: a new top label after the Ethernet header and VLAN tags.
+    /// OF1.3.5 §5.12.1's prose says a new MPLS tag goes "immediately after
+    /// the Ethernet header and before other tags"; Open vSwitch 3.1 (its
+    /// datapath `push_mpls` keeps the VLAN tag outside) and ryu's OF1.3
+    /// switch test vectors put it after the VLAN tags, and so do we: a
+    /// VLAN-tagged MPLS frame is what 802.1Q ports expect.
     /// Label, TC and TTL are copied from the current top label; without
     /// one the label and TC are 0, BOS is 1 and the TTL is the IP TTL / hop
     /// limit (0 for non-IP). `ethertype` must be 0x8847 or 0x8848.
@@ -599,8 +604,9 @@ impl<B: FrameBuf> Packet<B> {
     /// encapsulation: `B-DA B-SA 0x88e7 I-TAG C-DA C-SA ...` where the
     /// backbone addresses start as copies of the customer ones (set_field
     /// changes them), the I-SID is copied from an existing I-TAG (else 0)
-    /// and the I-PCP from the outer VLAN tag (else an existing I-TAG, else
-    /// 0). `ethertype` must be 0x88e7.
+    /// and the I-PCP from the outer VLAN tag (else 0, even over an existing
+    /// I-TAG: OF1.3.5 §5.12.1's table names only the VLAN priority as its
+    /// source). DEI and UCA are 0. `ethertype` must be 0x88e7.
     pub fn push_pbb(&mut self, ethertype: u16) -> RewriteOutcome {
         let info = self.info;
         if info.l2_len == 0 || ethertype != ETH_TYPE_PBB {
@@ -610,9 +616,9 @@ impl<B: FrameBuf> Packet<B> {
         let l3 = info.l3_off as usize;
         let old_itag = if info.l3 == L3::Pbb { be32(f, l3) } else { 0 };
         let pcp = if info.n_vlans > 0 {
-            (f[14] >> 5) as u32
+            u32::from(f[14] >> 5)
         } else {
-            old_itag >> 29
+            0
         };
         let itag = (pcp << 29) | (old_itag & 0x00ff_ffff);
         let mut addrs = [0u8; 12];
