@@ -236,6 +236,16 @@ fn set_field_problem(f: &OxmField) -> Option<(ErrorCode, String)> {
             format!("set_field value must not be masked in OpenFlow 1.3: {f:?}"),
         ));
     }
+    // As OVS does: a value the field cannot hold is refused, not cut down.
+    if let Some((v, max)) = f.value_out_of_range() {
+        return Some((
+            OFPBAC_BAD_SET_ARGUMENT,
+            format!(
+                "set_field {}: value {v:#x} exceeds {max:#x}",
+                crate::oxm::basic_field_name(f.field()).unwrap_or("field")
+            ),
+        ));
+    }
     None
 }
 
@@ -980,6 +990,31 @@ mod tests {
         );
         // pop_mpls names the payload's ethertype, which may be anything.
         assert_eq!(check_code(Action::PopMpls(0x9876)), None);
+    }
+
+    #[test]
+    fn set_field_values_beyond_the_field_are_refused_not_cut() {
+        for f in [
+            OxmField::MplsTc(8),
+            OxmField::MplsLabel(1 << 20),
+            OxmField::MplsBos(2),
+            OxmField::PbbIsid(1 << 24, None),
+            OxmField::VlanVid(0x2000, None),
+            OxmField::IpDscp(64),
+        ] {
+            assert_eq!(
+                check_code(Action::SetField(f.clone())),
+                Some(OFPBAC_BAD_SET_ARGUMENT),
+                "{f:?}"
+            );
+        }
+        for f in [
+            OxmField::MplsTc(7),
+            OxmField::VlanVid(0x1fff, None),
+            OxmField::IpDscp(63),
+        ] {
+            assert_eq!(check_code(Action::SetField(f.clone())), None, "{f:?}");
+        }
     }
 
     #[test]

@@ -674,6 +674,19 @@ impl OxmField {
         }
     }
 
+    /// `(value, max)` when this basic field's value is beyond its range
+    /// (`vlan_vid=0x2000`, `mpls_tc=8`, `ip_dscp=64`): what `set_field`
+    /// refuses with `OFPBAC_BAD_SET_ARGUMENT` and a match with
+    /// `OFPBMC_BAD_VALUE`.
+    pub fn value_out_of_range(&self) -> Option<(u64, u64)> {
+        let t = self.typed()?;
+        let (p, info) = (t.parts()?, basic_field(t.field())?);
+        match (info.max, p.int) {
+            (Some(max), Some(v)) if v > max => Some((v, max)),
+            _ => None,
+        }
+    }
+
     /// The typed form of this TLV: itself if typed, the decoded field if it is
     /// a well-formed `Raw` of class 0x8000 (one built by hand), else `None`.
     fn typed(&self) -> Option<Cow<'_, OxmField>> {

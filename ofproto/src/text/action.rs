@@ -37,6 +37,10 @@ pub(crate) struct Shape {
     pub icmp_type: Option<u16>,
     /// `Some(true)`: a VLAN tag is present; `Some(false)`: none; `None`: unknown.
     pub vlan: Option<bool>,
+    /// An earlier push_pbb put an I-TAG outermost (pbb_isid may be set).
+    /// Kept apart from `dl_type` so the customer headers' prerequisites
+    /// stay as they were, as the wire accepts them.
+    pub pbb_pushed: bool,
 }
 
 impl Shape {
@@ -48,6 +52,7 @@ impl Shape {
             nw_proto: fm.nw_proto,
             icmp_type: fm.tp_src,
             vlan: vlan_presence(&fm),
+            pbb_pushed: false,
         }
     }
 
@@ -477,8 +482,16 @@ fn parse_action_inner(kv: &Kv<'_>, sh: &mut Shape) -> Result<Vec<Action>, String
         "set_queue" => one(Action::SetQueue(uint_max(key, need()?, u64::from(u32::MAX))? as u32)),
         "copy_ttl_out" => none().and_then(|_| one(Action::CopyTtlOut)),
         "copy_ttl_in" => none().and_then(|_| one(Action::CopyTtlIn)),
-        "push_pbb" => one(Action::PushPbb(uint_max(key, need()?, 0xffff)? as u16)),
-        "pop_pbb" => none().and_then(|_| one(Action::PopPbb)),
+        "push_pbb" => {
+            let e = uint_max(key, need()?, 0xffff)? as u16;
+            sh.pbb_pushed = true;
+            one(Action::PushPbb(e))
+        }
+        "pop_pbb" => {
+            none()?;
+            sh.pbb_pushed = false;
+            one(Action::PopPbb)
+        }
         "experimenter" => {
             let (experimenter, data) = parse_experimenter(need()?)?;
             one(Action::Experimenter { experimenter, data })
@@ -772,9 +785,9 @@ fn parse_set_field(s: &str, sh: &mut Shape) -> Result<Action, String> {
         }
         "pbb_isid" => {
             sh.need(
-                sh.dl_type == Some(ETH_PBB),
+                sh.dl_type == Some(ETH_PBB) || sh.pbb_pushed,
                 &what,
-                "a PBB packet (dl_type=0x88e7)",
+                "a PBB packet (dl_type=0x88e7 or push_pbb)",
             )?;
             let (x, m) = u(0xff_ffff)?;
             OxmField::PbbIsid(x as u32, m.map(|m| m as u32))
@@ -1289,6 +1302,10 @@ mod tests {
         assert!(err("ip", "pop_mpls:0x0800")
             .msg
             .contains("needs an MPLS packet"));
+        assert_eq!(
+            txt("", "push_pbb:0x88e7,set_field:0x123456->pbb_isid"),
+            "push_pbb:0x88e7,set_field:0x123456->pbb_isid"
+        );
         assert!(err("", "push_mpls:0x800")
             .msg
             .contains("not a valid MPLS ethertype"));
