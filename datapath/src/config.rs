@@ -22,8 +22,12 @@
 //! controllers = ["tcp:127.0.0.1:6653"]   # or ssl:HOST[:PORT]
 //! listen = ["ptcp:6653"]                  # or pssl:[PORT][:IP]
 //! ports = ["tap1:1", "tap2:2"]   # IFNAME[:OFPORT]
+//! # IFNAME:QUEUE[:min=RATE][,max=RATE], bit/s with k/M/G; queue 0 (the
+//! # default queue) is always there (dataplane/queues.rs)
+//! queues = ["tap1:1:max=10M", "tap1:2:min=1M,max=100M"]
 //! ```
 
+pub use crate::dataplane::queues::QueueSpec;
 use crate::ofconn::TlsFiles;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -188,6 +192,8 @@ pub struct BridgeConfig {
     /// PACKET_INs per second the data plane may send (0 = no limit), so a
     /// miss storm cannot starve forwarding or the controller.
     pub packet_in_rate: u32,
+    /// Queues besides each port's default queue 0.
+    pub queues: Vec<QueueSpec>,
 }
 
 /// Default PACKET_IN rate limit per bridge (packets per second).
@@ -238,6 +244,8 @@ struct FileBridge {
     #[serde(default)]
     listen: Vec<String>,
     packet_in_rate: Option<u32>,
+    #[serde(default)]
+    queues: Vec<String>,
 }
 
 /// Flags for one bridge; each set flag overrides the file.
@@ -251,6 +259,8 @@ pub struct BridgeFlags {
     pub fail_mode: Option<String>,
     pub table_miss: Option<String>,
     pub packet_in_rate: Option<u32>,
+    /// `--queue`: replaces the file's `queues` when given.
+    pub queues: Vec<String>,
     pub rundir: Option<PathBuf>,
     pub statedir: Option<PathBuf>,
     pub metrics: Option<String>,
@@ -275,6 +285,7 @@ impl DaemonConfig {
         let mut bridges = Vec::new();
         for b in file.bridge {
             let rate = b.packet_in_rate;
+            let queues = b.queues;
             let mut r = resolve_bridge(
                 b.name,
                 b.datapath_id,
@@ -285,10 +296,12 @@ impl DaemonConfig {
                 b.listen,
             )?;
             r.packet_in_rate = rate.unwrap_or(DEFAULT_PACKET_IN_RATE);
+            r.queues = resolve_queues(&r, &queues)?;
             bridges.push(r);
         }
         let has_bridge_flags = flags.bridge.is_some()
             || flags.packet_in_rate.is_some()
+            || !flags.queues.is_empty()
             || flags.datapath_id.is_some()
             || !flags.ports.is_empty()
             || !flags.controllers.is_empty()
@@ -354,6 +367,11 @@ impl DaemonConfig {
                 .packet_in_rate
                 .or(base.map(|i| bridges[i].packet_in_rate))
                 .unwrap_or(DEFAULT_PACKET_IN_RATE);
+            let queues = override_list(
+                &flags.queues,
+                base.map(|i| bridges[i].queues.iter().map(|q| q.to_string()).collect()),
+            );
+            merged.queues = resolve_queues(&merged, &queues)?;
             match base {
                 Some(i) => bridges[i] = merged,
                 None => bridges.push(merged),
@@ -467,6 +485,24 @@ fn resolve_tls(
     }
 }
 
+/// Parses a bridge's queues: each on one of its ports, each once.
+fn resolve_queues(b: &BridgeConfig, queues: &[String]) -> Result<Vec<QueueSpec>, ConfigError> {
+    let ctx = |e: ConfigError| ConfigError(format!("bridge '{}': {}", b.name, e.0));
+    let mut out = Vec::new();
+    for s in queues {
+        let q: QueueSpec = s.parse().map_err(ctx)?;
+        if !b.ports.iter().any(|p| p.ifname == q.ifname) {
+            return Err(ctx(ConfigError(format!(
+                "queue '{s}': '{}' is not one of the bridge's ports",
+                q.ifname
+            ))));
+        }
+        out.push(q);
+    }
+    crate::dataplane::queues::check_queue_specs(&out).map_err(ctx)?;
+    Ok(out)
+}
+
 /// A repeatable flag given at least once replaces the file's list.
 fn override_list(flag: &[String], file: Option<Vec<String>>) -> Vec<String> {
     if flag.is_empty() {
@@ -536,6 +572,7 @@ fn resolve_bridge(
         controllers,
         listen,
         packet_in_rate: DEFAULT_PACKET_IN_RATE,
+        queues: Vec::new(),
     })
 }
 
@@ -616,6 +653,72 @@ mod tests {
                 assert_eq!(b.datapath_id, d, "{file}");
             }
         }
+    }
+
+    #[test]
+    fn queues_from_file_and_flags_with_named_errors() {
+        let toml = r#"
+            [[bridge]]
+            name = "br0"
+            ports = ["tap1:1", "tap2:2"]
+            queues = ["tap1:1:max=10M", "tap2:5:min=1M,max=2M"]
+        "#;
+        let c = DaemonConfig::load(Some(("t.toml", toml)), &BridgeFlags::default()).unwrap();
+        let q = &c.bridges[0].queues;
+        assert_eq!(q.len(), 2);
+        assert_eq!((q[0].ifname.as_str(), q[0].queue_id), ("tap1", 1));
+        assert_eq!(q[0].max_rate, Some(10_000_000));
+        assert_eq!(q[1].min_rate, Some(1_000_000));
+        // --queue replaces the file's list.
+        let f = BridgeFlags {
+            queues: vec!["tap2:3:max=1G".into()],
+            ..Default::default()
+        };
+        let c = DaemonConfig::load(Some(("t.toml", toml)), &f).unwrap();
+        assert_eq!(c.bridges[0].queues.len(), 1);
+        assert_eq!(c.bridges[0].queues[0].queue_id, 3);
+        // Flags alone.
+        let mut f = flags("br1");
+        f.ports = vec!["tap1".into()];
+        f.queues = vec!["tap1:1:max=5M".into()];
+        assert_eq!(
+            DaemonConfig::load(None, &f).unwrap().bridges[0]
+                .queues
+                .len(),
+            1
+        );
+        for (q, want) in [
+            (
+                "tap9:1",
+                "bridge 'br1': queue 'tap9:1': 'tap9' is not one of the bridge's ports",
+            ),
+            (
+                "tap1:1:max=x",
+                "bridge 'br1': queue 'tap1:1:max=x': rate 'x'",
+            ),
+            (
+                "tap1:0",
+                "bridge 'br1': queue 'tap1:0': queue id 0 cannot be configured",
+            ),
+        ] {
+            f.queues = vec![q.into()];
+            let e = DaemonConfig::load(None, &f).unwrap_err().0;
+            assert!(e.starts_with(want), "{q}: {e}");
+        }
+        f.queues = vec!["tap1:1".into(), "tap1:1:max=1M".into()];
+        let e = DaemonConfig::load(None, &f).unwrap_err().0;
+        assert!(
+            e.contains("queue 1 of port 'tap1' is configured twice"),
+            "{e}"
+        );
+        let bad = r#"
+            [[bridge]]
+            name = "br0"
+            ports = ["tap1:1"]
+            queues = ["tap1:1:speed=1M"]
+        "#;
+        let e = DaemonConfig::load(Some(("t.toml", bad)), &BridgeFlags::default()).unwrap_err();
+        assert!(e.0.contains("unknown key 'speed'"), "{}", e.0);
     }
 
     #[test]

@@ -59,6 +59,11 @@ pub struct Flags {
     /// PACKET_INs per second the bridge may send (0 = no limit; default 1000).
     #[arg(long = "packet-in-rate", value_name = "N")]
     pub packet_in_rate: Option<u32>,
+    /// A queue besides the default queue 0 of a port: IFNAME:QUEUE with
+    /// optional :min=RATE,max=RATE in bit/s (k/M/G suffixes); max is
+    /// enforced by dropping, min is only reported. Repeatable.
+    #[arg(long = "queue", value_name = "IFNAME:QUEUE[:min=RATE][,max=RATE]")]
+    pub queues: Vec<String>,
     /// Sockets live here (created mode 0700); default /run/tapflow.
     #[arg(long, value_name = "DIR", env = "TAPFLOW_RUNDIR")]
     pub rundir: Option<PathBuf>,
@@ -93,6 +98,7 @@ impl Flags {
             fail_mode: self.fail_mode.clone(),
             table_miss: self.table_miss.clone(),
             packet_in_rate: self.packet_in_rate,
+            queues: self.queues.clone(),
             rundir: self.rundir.clone(),
             statedir: self.statedir.clone(),
             metrics: self.metrics.clone(),

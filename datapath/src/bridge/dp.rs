@@ -4,6 +4,7 @@
 //!
 //! [`Datapath`] implements it by delegation; nothing here adds behavior.
 
+use crate::dataplane::queues::{PortQueues, QueueSpec};
 use crate::dataplane::{
     Datapath, DatapathConfig, DatapathStats, PacketInEvent, PortCounters, Trace, Workers,
 };
@@ -34,9 +35,21 @@ pub trait DataplaneOps: Send + Sync {
     fn stats(&self) -> DatapathStats {
         DatapathStats::default()
     }
+    /// Replaces the per-port queues (`dataplane/queues.rs`); fakes have none.
+    fn configure_queues(&self, _specs: &[QueueSpec]) {}
+    /// Every port's queues and their counters; fakes have none.
+    fn queue_reports(&self) -> Vec<PortQueues> {
+        Vec::new()
+    }
 }
 
 impl DataplaneOps for Datapath {
+    fn configure_queues(&self, specs: &[QueueSpec]) {
+        Datapath::configure_queues(self, specs)
+    }
+    fn queue_reports(&self) -> Vec<PortQueues> {
+        Datapath::queue_reports(self)
+    }
     fn add_port(&self, ofport: u32, port: Arc<dyn Port>) {
         Datapath::add_port(self, ofport, port)
     }

@@ -396,6 +396,7 @@ async fn start_bridge(
         started.ops.add_port(e.ofport, e.port.clone());
         started.ops.set_port_state(e.ofport, e.state());
     }
+    started.ops.configure_queues(&b.queues);
     let mut workers = Some(started.workers);
 
     // Listeners: bound before anything else can fail.

@@ -453,7 +453,11 @@ fn features_reply_describes_the_switch() {
             n_buffers: 0,
             n_tables: N_TABLES_ADVERTISED,
             auxiliary_id: 0,
-            capabilities: OFPC_FLOW_STATS | OFPC_TABLE_STATS | OFPC_PORT_STATS | OFPC_GROUP_STATS,
+            capabilities: OFPC_FLOW_STATS
+                | OFPC_TABLE_STATS
+                | OFPC_PORT_STATS
+                | OFPC_GROUP_STATS
+                | OFPC_QUEUE_STATS,
             reserved: 0,
         })
     );
@@ -906,9 +910,14 @@ fn unsupported_requests_get_the_spec_errors() {
     h.send(
         1,
         1,
-        mp_request(MultipartRequestBody::Queue(Default::default())),
+        mp_request(MultipartRequestBody::Queue(
+            ofproto::multipart::QueueStatsRequest {
+                port_no: 999,
+                queue_id: OFPQ_ALL,
+            },
+        )),
     );
-    expect_error(&mut rx, 1, OFPBRC_BAD_MULTIPART);
+    expect_error(&mut rx, 1, OFPQOFC_BAD_PORT);
     // Group and meter mods are handled (pipeline::groups / ::meters test
     // every code); refused ones here, so neither exists below.
     h.send(
@@ -936,7 +945,7 @@ fn unsupported_requests_get_the_spec_errors() {
     h.send(
         1,
         4,
-        Message::QueueGetConfigRequest(ofproto::queue::QueueGetConfigRequest { port: 1 }),
+        Message::QueueGetConfigRequest(ofproto::queue::QueueGetConfigRequest { port: 999 }),
     );
     expect_error(&mut rx, 4, OFPQOFC_BAD_PORT);
     h.send(
@@ -1629,6 +1638,7 @@ fn daemon_config(dir: &TempDir, listen: Vec<String>) -> DaemonConfig {
             fail_mode: FailMode::Standalone,
             table_miss: TableMiss::Drop,
             packet_in_rate: crate::config::DEFAULT_PACKET_IN_RATE,
+            queues: Vec::new(),
             ports: vec![
                 PortSpec {
                     ifname: "tap1".into(),
@@ -1936,6 +1946,7 @@ async fn real_daemon_creates_and_removes_its_taps() {
             fail_mode: FailMode::Secure,
             table_miss: TableMiss::Drop,
             packet_in_rate: crate::config::DEFAULT_PACKET_IN_RATE,
+            queues: Vec::new(),
             ports: vec![PortSpec {
                 ifname: tap.clone(),
                 ofport: Some(1),
@@ -2342,4 +2353,15 @@ fn refused_table_features_set_changes_nothing() {
     let tables = table_feature_replies(drain(&mut rx));
     assert_eq!(tables.len(), usize::from(N_TABLES_ADVERTISED));
     assert_eq!(tables[0].name, "classifier");
+}
+
+#[test]
+fn publish_spacing_grows_with_the_table_and_is_capped() {
+    use super::openflow::{publish_spacing, PUBLISH_SPACING};
+    assert_eq!(publish_spacing(0), PUBLISH_SPACING);
+    assert_eq!(
+        publish_spacing(100_000),
+        PUBLISH_SPACING + Duration::from_millis(2)
+    );
+    assert_eq!(publish_spacing(10_000_000), Duration::from_millis(20));
 }

@@ -6,7 +6,8 @@
 //!   `dump-tables`, `packet-out`, and the group and meter verbs
 //!   (`groups.rs`: `add-group`, `mod-group`, `del-groups`, `dump-groups`,
 //!   `dump-group-stats`, `dump-group-features`, `add-meter`, `mod-meter`,
-//!   `del-meters`, `dump-meters`, `meter-stats`, `meter-features`). They
+//!   `del-meters`, `dump-meters`, `meter-stats`, `meter-features`) and the
+//!   queue verbs (`queues.rs`: `queue-stats`, `queue-get-config`). They
 //!   speak OpenFlow 1.3 to a target — a
 //!   tapflowd bridge name (its `RUNDIR/NAME.mgmt` socket) or `unix:PATH` /
 //!   `tcp:HOST:PORT` / `ssl:HOST:PORT` (with `--private-key`, `--certificate`,
@@ -30,6 +31,7 @@ mod ctl;
 mod groups;
 mod local;
 mod openflow;
+mod queues;
 mod sort;
 mod tap;
 mod target;
@@ -201,6 +203,19 @@ enum Verb {
     /// Meter band types, capabilities and limits of the switch.
     #[command(name = "meter-features")]
     MeterFeatures { target: String },
+    /// Queue counters: of every port's queues, of PORT's, or of PORT's QUEUE ("all" for every one).
+    #[command(name = "queue-stats")]
+    QueueStats {
+        target: String,
+        port: Option<String>,
+        queue: Option<String>,
+    },
+    /// The queues of every port or of PORT, with their min/max rates.
+    #[command(name = "queue-get-config")]
+    QueueGetConfig {
+        target: String,
+        port: Option<String>,
+    },
     /// Send a packet: "in_port=1 packet=HEX actions=…", or IN_PORT ACTIONS HEX… (one PACKET_OUT per HEX).
     #[command(name = "packet-out")]
     PacketOut {
@@ -465,6 +480,14 @@ fn run_verb(verb: Verb, o: &Options, out: &mut dyn Write) -> Result<(), CliError
             groups::meter_stats(o, &target, meter.as_deref(), out)
         }
         Verb::MeterFeatures { target } => groups::meter_features(o, &target, out),
+        Verb::QueueStats {
+            target,
+            port,
+            queue,
+        } => queues::queue_stats(o, &target, port.as_deref(), queue.as_deref(), out),
+        Verb::QueueGetConfig { target, port } => {
+            queues::queue_get_config(o, &target, port.as_deref(), out)
+        }
         Verb::AddPort {
             bridge,
             ifname,

@@ -239,7 +239,7 @@ fn port_desc(s: &mut Session, only: Option<u32>, out: &mut dyn Write) -> Result<
 
 /// A PORT argument: a number or reserved name, else a port name looked up
 /// in the switch's port descriptions (as ovs-ofctl does).
-fn port_arg(s: &mut Session, port: &str) -> Result<u32, CliError> {
+pub(super) fn port_arg(s: &mut Session, port: &str) -> Result<u32, CliError> {
     if let Some(p) = text::parse_port(port) {
         return Ok(p);
     }

@@ -41,8 +41,12 @@
 //!   supersedes output (spec).
 //! - **Meters** (`Op::Meter`, first in a flow's instructions) run per
 //!   packet, on cache hits too: a drop band stops the packet
-//!   (`meter_dropped`), a dscp_remark band rewrites the DSCP. set_queue is
-//!   ignored (noted in traces).
+//!   (`meter_dropped`), a dscp_remark band rewrites the DSCP.
+//! - **set_queue** (`queues.rs`) is folded into the outputs after it when
+//!   the pipeline runs: `Op::QueuedOutput` carries the queue, so cache hits
+//!   shape too. It holds for the rest of the pipeline (later tables' apply
+//!   actions and the action set). Group buckets and PACKET_OUT send on the
+//!   default queue.
 //! - A push that finds no headroom (128 bytes: 32 VLAN tags' worth) stops
 //!   processing the packet and counts it (`headroom_dropped`).
 //!
@@ -91,6 +95,13 @@ pub(crate) enum Op {
     /// (otherwise a worker sends the receive buffer itself).
     Output {
         port: u32,
+        copy: bool,
+    },
+    /// An output after set_queue (queue ≠ 0): as `Output`, through the
+    /// target port's queue `queue` if it has one.
+    QueuedOutput {
+        port: u32,
+        queue: u32,
         copy: bool,
     },
     Normal {
@@ -193,23 +204,24 @@ impl Sink for DirectSink {
     ) {
         for &i in targets {
             let e = &ports.list[i as usize];
-            if gso_ok(e, &meta) {
+            if gso_fits(e, &meta) {
                 e.transmit(&[TxFrame {
                     data: frame,
                     meta: TxMeta { offload: meta },
                 }]);
+            } else {
+                transmit_segmented(e, frame, &meta, &mut Vec::new());
             }
         }
     }
 }
 
-/// Whether `e` can take a frame with this offload state. GSO frames to a
-/// port without the matching segmentation offload are dropped and counted
-/// as tx_dropped: no software segmentation yet (a later issue). Partial
+/// Whether `e` can take a frame with this offload state whole: not a GSO
+/// frame, or a port with the matching segmentation offload. Partial
 /// checksums are fine everywhere: `Port::send` completes them for ports
 /// without checksum offload.
 #[inline]
-pub(crate) fn gso_ok(e: &PortEntry, meta: &VnetHdr) -> bool {
+pub(crate) fn gso_fits(e: &PortEntry, meta: &VnetHdr) -> bool {
     if !meta.is_gso() {
         return true;
     }
@@ -217,11 +229,23 @@ pub(crate) fn gso_ok(e: &PortEntry, meta: &VnetHdr) -> bool {
         flags: meta.flags & !VnetHdr::F_NEEDS_CSUM,
         ..*meta
     };
-    let ok = e.offloads.accepts(&gso_only);
-    if !ok {
+    e.offloads.accepts(&gso_only)
+}
+
+/// Sends a GSO frame that `e` cannot take whole as the segments software
+/// segmentation makes of it ([`super::gso`]); one it cannot segment (UFO,
+/// headers it doesn't know) is dropped and counted as `tx_dropped`.
+#[cold]
+pub(crate) fn transmit_segmented(e: &PortEntry, frame: &[u8], meta: &VnetHdr, buf: &mut Vec<u8>) {
+    let r = super::gso::segment(frame, meta, buf, |seg| {
+        e.transmit(&[TxFrame {
+            data: seg,
+            meta: TxMeta::PLAIN,
+        }]);
+    });
+    if r.is_err() {
         e.tx.dropped.fetch_add(1, Relaxed);
     }
-    ok
 }
 
 /// Which flow an action came from.
@@ -291,6 +315,23 @@ pub(crate) fn compile(a: &Action, o: &Origin) -> Op {
         },
         Action::SetQueue(_) | Action::Experimenter { .. } => Op::Nop,
         other => Op::Rewrite(other.clone()),
+    }
+}
+
+/// [`compile`] for the pipeline, where set_queue sets `queue` for the
+/// outputs after it (and is itself no operation on the packet).
+fn compile_queued(a: &Action, o: &Origin, queue: &mut u32) -> Op {
+    match (a, compile(a, o)) {
+        (Action::SetQueue(q), _) => {
+            *queue = *q;
+            Op::Nop
+        }
+        (_, Op::Output { port, copy }) if *queue != 0 => Op::QueuedOutput {
+            port,
+            queue: *queue,
+            copy,
+        },
+        (_, op) => op,
     }
 }
 
@@ -466,9 +507,10 @@ impl Recorder {
         let mut mutated_later = false;
         for op in ops.iter_mut().rev() {
             match op {
-                Op::Output { copy, .. } | Op::Normal { copy } | Op::Group { copy, .. } => {
-                    *copy = mutated_later
-                }
+                Op::Output { copy, .. }
+                | Op::QueuedOutput { copy, .. }
+                | Op::Normal { copy }
+                | Op::Group { copy, .. } => *copy = mutated_later,
                 _ => {}
             }
             mutated_later |= op.mutates();
@@ -505,6 +547,7 @@ impl<'a, S: Sink> Ctx<'a, S> {
         let bytes = pkt.frame.data().len() as u64;
         let mut aset = ActionSet::default();
         let mut table_id = first;
+        let mut queue = 0u32;
         loop {
             let Some(table) = snap.table(table_id) else {
                 self.sink.note(|| format!("no table {table_id}: drop"));
@@ -538,7 +581,7 @@ impl<'a, S: Sink> Ctx<'a, S> {
                     match ins {
                         Instruction::ApplyActions(list) => {
                             for a in list {
-                                let op = compile(a, &origin);
+                                let op = compile_queued(a, &origin, &mut queue);
                                 if self.record_exec(pkt, rec, op, Some(a)) == Step::Stop {
                                     return;
                                 }
@@ -607,7 +650,7 @@ impl<'a, S: Sink> Ctx<'a, S> {
                         format!("action set: {}", ofproto::text::format_action_list(&list))
                     });
                     for a in &list {
-                        let op = compile(a, &origin);
+                        let op = compile_queued(a, &origin, &mut queue);
                         if self.record_exec(pkt, rec, op, Some(a)) == Step::Stop {
                             return;
                         }
@@ -683,7 +726,11 @@ impl<'a, S: Sink> Ctx<'a, S> {
                 Step::Continue
             }
             Op::Output { port, copy } => {
-                self.output(pkt, *port, *copy);
+                self.output(pkt, *port, *copy, 0);
+                Step::Continue
+            }
+            Op::QueuedOutput { port, queue, copy } => {
+                self.output(pkt, *port, *copy, *queue);
                 Step::Continue
             }
             Op::Normal { copy } => {
@@ -780,8 +827,9 @@ impl<'a, S: Sink> Ctx<'a, S> {
         }
     }
 
-    /// Resolves a (possibly reserved) output port into `targets`.
-    fn output<B: Buf>(&mut self, pkt: &Packet<B>, port: u32, copy: bool) {
+    /// Resolves a (possibly reserved) output port into `targets` and sends
+    /// (through the targets' queue `queue`, if not the default).
+    fn output<B: Buf>(&mut self, pkt: &Packet<B>, port: u32, copy: bool, queue: u32) {
         let ports = self.ports;
         let in_port = self.in_port;
         self.targets.clear();
@@ -810,7 +858,37 @@ impl<'a, S: Sink> Ctx<'a, S> {
                 None => self.sink.note(|| format!("no port {p}: dropped")),
             },
         }
+        if queue != 0 {
+            self.shape(pkt, queue);
+        }
         self.emit(pkt, copy);
+    }
+
+    /// Keeps the targets whose queue `queue` admits the packet (a port
+    /// without that queue sends it on its default queue). Traces only say
+    /// which queue; they take no tokens.
+    fn shape<B: Buf>(&mut self, pkt: &Packet<B>, queue: u32) {
+        let (dp, ports, now) = (self.dp, self.ports, self.now);
+        if !S::LIVE {
+            for &i in self.targets.iter() {
+                let e = &ports.list[i as usize];
+                let has = dp.queues.get(e.port.name(), queue).is_some();
+                let p = e.ofport;
+                self.sink.note(|| {
+                    if has {
+                        format!("port {p}: queue {queue}")
+                    } else {
+                        format!("port {p}: no queue {queue}, default queue")
+                    }
+                });
+            }
+            return;
+        }
+        let bytes = pkt.frame.data().len() as u64;
+        self.targets.retain(|&i| {
+            let e = &ports.list[i as usize];
+            dp.queues.admit(e.port.name(), queue, bytes, now)
+        });
     }
 
     #[inline]
@@ -886,12 +964,28 @@ impl<'a, S: Sink> Ctx<'a, S> {
             self.sink.to_controller(reason);
             return;
         }
+        let data = pkt.frame.data();
+        let meta = pkt.frame.vnet();
+        if meta.is_gso() {
+            // The controller gets what a port without offloads would send:
+            // the segments, one PACKET_IN each.
+            let mut segs = Vec::new();
+            if super::gso::segment(data, &meta, &mut Vec::new(), |s| segs.push(s.to_vec())).is_ok()
+            {
+                for s in segs {
+                    let seg = Packet::parse(Frame::new(&s), self.in_port);
+                    let mut seg = seg;
+                    seg.key.set_metadata(pkt.key.metadata());
+                    seg.key.set_tunnel_id(pkt.key.tunnel_id());
+                    self.packet_in(&seg, reason, table_id, cookie, max_len);
+                }
+                return;
+            }
+        }
         if !self.dp.limiter.allow(self.now) {
             self.stats.packet_in_rate_dropped += 1;
             return;
         }
-        let data = pkt.frame.data();
-        let meta = pkt.frame.vnet();
         let len = data.len();
         let cut = if max_len == OFPCML_NO_BUFFER {
             len

@@ -43,8 +43,10 @@
 //! receive buffer through rewrites (offsets follow pushes and pops) to
 //! `TxMeta` on send. Ports without checksum offload finish checksums in
 //! `Port::send`; PACKET_IN data gets its checksum finished here. A GSO
-//! frame for a port that cannot segment it is dropped and counted as that
-//! port's `tx_dropped` (software segmentation is a later issue).
+//! frame for a port that cannot take it whole (no matching segmentation
+//! offload) is segmented in software (`gso.rs`: TCP over IPv4/IPv6, UDP
+//! segmentation), and a PACKET_IN of one sends its segments; only what
+//! cannot be segmented (UFO, unknown headers) is dropped, as `tx_dropped`.
 //!
 //! Forwarding semantics (outputs, NO_FWD, table miss, invalid TTL, groups)
 //! are listed at the top of `exec.rs`.
@@ -52,9 +54,11 @@
 mod cache;
 mod exec;
 mod group_exec;
+mod gso;
 mod limiter;
 mod normal;
 mod ports;
+pub mod queues;
 mod trace;
 mod worker;
 
@@ -240,6 +244,8 @@ pub struct Datapath {
     running: AtomicBool,
     cache_capacity: AtomicUsize,
     stats: SharedStats,
+    /// Configured per-port queues (`queues.rs`).
+    queues: queues::QueueTable,
 }
 
 /// Worker threads; dropping this (or calling `stop`) joins them.
@@ -279,6 +285,7 @@ impl Datapath {
             running: AtomicBool::new(false),
             cache_capacity: AtomicUsize::new(cache::DEFAULT_CAPACITY),
             stats: SharedStats::default(),
+            queues: queues::QueueTable::default(),
         })
     }
 

@@ -871,6 +871,7 @@ fn config(dir: &TempDir, metrics: Option<String>) -> DaemonConfig {
             fail_mode: FailMode::Standalone,
             table_miss: TableMiss::Drop,
             packet_in_rate: crate::config::DEFAULT_PACKET_IN_RATE,
+            queues: Vec::new(),
             ports: vec![PortSpec {
                 ifname: "tap1".into(),
                 ofport: Some(1),
