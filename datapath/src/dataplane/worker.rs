@@ -24,7 +24,7 @@
 //! retried every second, so it can't spin the worker.
 
 use super::cache::{cache_key, FlowCache};
-use super::exec::{gso_ok, Ctx, Recorder, Sink};
+use super::exec::{gso_fits, transmit_segmented, Ctx, Recorder, Sink};
 use super::ports::{PortEntry, PortMap};
 use super::{Datapath, LocalStats};
 use crate::packet::Packet;
@@ -156,6 +156,8 @@ pub(crate) struct TxQueue {
     /// Copies of frames changed after an output; reused (grows only).
     arena: Vec<Vec<u8>>,
     used: usize,
+    /// Scratch for software segmentation (reused).
+    gso_buf: Vec<u8>,
 }
 
 impl TxQueue {
@@ -189,14 +191,21 @@ impl TxQueue {
                 while i < items.len() && items[i].port == p {
                     let it = items[i];
                     i += 1;
-                    if !gso_ok(entry, &it.meta) {
+                    let data = match it.src {
+                        Src::Rx(j) => batch.frame(j as usize),
+                        Src::Arena(a) => &self.arena[a as usize],
+                    };
+                    if !gso_fits(entry, &it.meta) {
+                        // Keep the port's order: what is queued goes first.
+                        if k > 0 {
+                            entry.transmit(&frames[..k]);
+                            k = 0;
+                        }
+                        transmit_segmented(entry, data, &it.meta, &mut self.gso_buf);
                         continue;
                     }
                     frames[k] = TxFrame {
-                        data: match it.src {
-                            Src::Rx(j) => batch.frame(j as usize),
-                            Src::Arena(a) => &self.arena[a as usize],
-                        },
+                        data,
                         meta: TxMeta { offload: it.meta },
                     };
                     k += 1;
