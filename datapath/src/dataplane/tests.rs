@@ -957,6 +957,35 @@ fn gso_to_a_port_without_offloads_is_segmented_in_software() {
 }
 
 #[test]
+fn vlan_push_on_a_gso_frame_keeps_offsets_for_tso_and_segments_for_the_rest() {
+    let mut bed = Bed::new(2);
+    let tso = bed.add_port(3, Offloads::ALL);
+    bed.flow("priority=10,tcp actions=push_vlan:0x8100,set_field:4101->vlan_vid,output:2,output:3");
+    let (f, meta) = tcp_gso_frame();
+    bed.port(1).inject_with(&f, meta);
+    let e = Arc::clone(bed.dp.ports.load().get(1).unwrap());
+    bed.worker.poll_port(&e).unwrap();
+    // TSO port: one tagged super-frame, checksum offsets moved by the tag.
+    let whole = tso.take_with_meta();
+    assert_eq!(whole.len(), 1);
+    assert_eq!(vid_of(&whole[0].0), Some(5));
+    assert_eq!(whole[0].1.csum_start, 38);
+    assert_eq!(whole[0].1.hdr_len, 58);
+    // Port without offloads: tagged segments with valid checksums.
+    let segs = bed.port(2).take_with_meta();
+    assert_eq!(segs.len(), 3);
+    for (s, _) in &segs {
+        assert_eq!(vid_of(s), Some(5));
+        assert_eq!(csum(&s[18..38]), 0, "IPv4 header checksum behind the tag");
+        let mut pseudo = s[30..38].to_vec();
+        pseudo.extend([0, 6]);
+        pseudo.extend(((s.len() - 38) as u16).to_be_bytes());
+        pseudo.extend(&s[38..]);
+        assert_eq!(csum(&pseudo), 0, "TCP checksum behind the tag");
+    }
+}
+
+#[test]
 fn packet_in_of_a_gso_frame_sends_its_segments() {
     let mut bed = Bed::new(2);
     bed.flow("priority=10,tcp actions=CONTROLLER:65535");
