@@ -194,6 +194,9 @@ pub struct BridgeConfig {
     pub packet_in_rate: u32,
     /// Queues besides each port's default queue 0.
     pub queues: Vec<QueueSpec>,
+    /// Flow entries each table may hold (`OFPFMFC_TABLE_FULL` beyond it);
+    /// a controller may lower it per table with a TABLE_FEATURES set.
+    pub max_flows_per_table: usize,
 }
 
 /// Default PACKET_IN rate limit per bridge (packets per second).
@@ -246,6 +249,7 @@ struct FileBridge {
     packet_in_rate: Option<u32>,
     #[serde(default)]
     queues: Vec<String>,
+    max_flows_per_table: Option<usize>,
 }
 
 /// Flags for one bridge; each set flag overrides the file.
@@ -259,6 +263,7 @@ pub struct BridgeFlags {
     pub fail_mode: Option<String>,
     pub table_miss: Option<String>,
     pub packet_in_rate: Option<u32>,
+    pub max_flows_per_table: Option<usize>,
     /// `--queue`: replaces the file's `queues` when given.
     pub queues: Vec<String>,
     pub rundir: Option<PathBuf>,
@@ -286,6 +291,7 @@ impl DaemonConfig {
         for b in file.bridge {
             let rate = b.packet_in_rate;
             let queues = b.queues;
+            let max_flows = b.max_flows_per_table;
             let mut r = resolve_bridge(
                 b.name,
                 b.datapath_id,
@@ -296,11 +302,13 @@ impl DaemonConfig {
                 b.listen,
             )?;
             r.packet_in_rate = rate.unwrap_or(DEFAULT_PACKET_IN_RATE);
+            r.max_flows_per_table = check_max_flows(&r.name, max_flows)?;
             r.queues = resolve_queues(&r, &queues)?;
             bridges.push(r);
         }
         let has_bridge_flags = flags.bridge.is_some()
             || flags.packet_in_rate.is_some()
+            || flags.max_flows_per_table.is_some()
             || !flags.queues.is_empty()
             || flags.datapath_id.is_some()
             || !flags.ports.is_empty()
@@ -367,6 +375,12 @@ impl DaemonConfig {
                 .packet_in_rate
                 .or(base.map(|i| bridges[i].packet_in_rate))
                 .unwrap_or(DEFAULT_PACKET_IN_RATE);
+            merged.max_flows_per_table = check_max_flows(
+                &merged.name,
+                flags
+                    .max_flows_per_table
+                    .or(base.map(|i| bridges[i].max_flows_per_table)),
+            )?;
             let queues = override_list(
                 &flags.queues,
                 base.map(|i| bridges[i].queues.iter().map(|q| q.to_string()).collect()),
@@ -573,7 +587,23 @@ fn resolve_bridge(
         listen,
         packet_in_rate: DEFAULT_PACKET_IN_RATE,
         queues: Vec::new(),
+        max_flows_per_table: DEFAULT_MAX_FLOWS_PER_TABLE,
     })
+}
+
+/// Default capacity of each flow table.
+pub const DEFAULT_MAX_FLOWS_PER_TABLE: usize = crate::pipeline::flow_table::DEFAULT_MAX_ENTRIES;
+
+/// `max_flows_per_table`: at least 1 (a table that can hold nothing would
+/// refuse even the table-miss entry); default [`DEFAULT_MAX_FLOWS_PER_TABLE`].
+fn check_max_flows(bridge: &str, v: Option<usize>) -> Result<usize, ConfigError> {
+    match v {
+        Some(0) => Err(ConfigError(format!(
+            "bridge '{bridge}': max_flows_per_table must be at least 1"
+        ))),
+        Some(n) => Ok(n),
+        None => Ok(DEFAULT_MAX_FLOWS_PER_TABLE),
+    }
 }
 
 #[cfg(test)]
@@ -805,6 +835,35 @@ mod tests {
         let b = &c.bridges[0];
         assert_eq!((b.name.as_str(), b.fail_mode), ("br0", FailMode::Secure));
         assert_eq!(b.ports.len(), 2);
+    }
+
+    #[test]
+    fn max_flows_per_table_from_file_and_flag_and_zero_refused() {
+        let toml = "[[bridge]]\nname='br0'\nmax_flows_per_table=500\n";
+        let c = DaemonConfig::load(Some(("t", toml)), &BridgeFlags::default()).unwrap();
+        assert_eq!(c.bridges[0].max_flows_per_table, 500);
+        let f = BridgeFlags {
+            max_flows_per_table: Some(7),
+            ..Default::default()
+        };
+        let c = DaemonConfig::load(Some(("t", toml)), &f).unwrap();
+        assert_eq!(c.bridges[0].max_flows_per_table, 7);
+        let c = DaemonConfig::load(
+            Some(("t", "[[bridge]]\nname='b'\n")),
+            &BridgeFlags::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.bridges[0].max_flows_per_table,
+            DEFAULT_MAX_FLOWS_PER_TABLE
+        );
+        let zero = "[[bridge]]\nname='br0'\nmax_flows_per_table=0\n";
+        let e = DaemonConfig::load(Some(("t", zero)), &BridgeFlags::default()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("max_flows_per_table must be at least 1"),
+            "{e}"
+        );
     }
 
     #[test]

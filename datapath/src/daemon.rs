@@ -59,6 +59,9 @@ pub struct Flags {
     /// PACKET_INs per second the bridge may send (0 = no limit; default 1000).
     #[arg(long = "packet-in-rate", value_name = "N")]
     pub packet_in_rate: Option<u32>,
+    /// Flow entries each table may hold (OFPFMFC_TABLE_FULL beyond it; default 1048576).
+    #[arg(long = "max-flows-per-table", value_name = "N")]
+    pub max_flows_per_table: Option<usize>,
     /// A queue besides the default queue 0 of a port: IFNAME:QUEUE with
     /// optional :min=RATE,max=RATE in bit/s (k/M/G suffixes); max is
     /// enforced by dropping, min is only reported. Repeatable.
@@ -98,6 +101,7 @@ impl Flags {
             fail_mode: self.fail_mode.clone(),
             table_miss: self.table_miss.clone(),
             packet_in_rate: self.packet_in_rate,
+            max_flows_per_table: self.max_flows_per_table,
             queues: self.queues.clone(),
             rundir: self.rundir.clone(),
             statedir: self.statedir.clone(),

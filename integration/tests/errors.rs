@@ -350,3 +350,44 @@ fn output_to_a_missing_group_is_refused() {
     }
     assert!(of.dump_flows().is_empty());
 }
+
+/// `--max-flows-per-table`: a table at its limit refuses a new entry with
+/// OFPFMFC_TABLE_FULL; replacing an existing one and other tables still work.
+#[test]
+fn a_full_table_refuses_new_flows_with_table_full() {
+    require_root!();
+    let bed = TwoVms::start(|b| b.secure().arg("--max-flows-per-table").arg("2"));
+    let br = bed.bridge().to_string();
+    for ip in ["10.0.0.1", "10.0.0.2"] {
+        bed.d.tapflow_ok([
+            "add-flow",
+            &br,
+            &format!("priority=5,ip,nw_dst={ip} actions=drop"),
+        ]);
+    }
+    let out = bed.d.tapflow([
+        "add-flow",
+        &br,
+        "priority=5,ip,nw_dst=10.0.0.3 actions=drop",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("OFPFMFC_TABLE_FULL"), "{err}");
+    // Same match and priority: a replacement, not a new entry.
+    bed.d.tapflow_ok([
+        "add-flow",
+        &br,
+        "priority=5,ip,nw_dst=10.0.0.2 actions=output:2",
+    ]);
+    bed.d.tapflow_ok([
+        "add-flow",
+        &br,
+        "table=1,priority=5,ip,nw_dst=10.0.0.3 actions=drop",
+    ]);
+    let dump = bed.d.tapflow_ok(["dump-flows", &br]);
+    assert_eq!(
+        dump.lines().filter(|l| l.contains("actions=")).count(),
+        3,
+        "{dump}"
+    );
+}

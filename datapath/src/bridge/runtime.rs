@@ -371,7 +371,9 @@ async fn start_bridge(
     })?;
 
     // Pipeline and data plane.
-    let pcfg = PipelineConfig::default();
+    let pcfg = PipelineConfig {
+        max_entries_per_table: b.max_flows_per_table,
+    };
     let max_entries = pcfg.max_entries_per_table.min(u32::MAX as usize) as u32;
     let mut pipeline = Pipeline::new(pcfg);
     let controllers_configured = !b.controllers.is_empty() || !b.listen.is_empty();

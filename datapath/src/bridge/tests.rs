@@ -1639,6 +1639,7 @@ fn daemon_config(dir: &TempDir, listen: Vec<String>) -> DaemonConfig {
             table_miss: TableMiss::Drop,
             packet_in_rate: crate::config::DEFAULT_PACKET_IN_RATE,
             queues: Vec::new(),
+            max_flows_per_table: crate::config::DEFAULT_MAX_FLOWS_PER_TABLE,
             ports: vec![
                 PortSpec {
                     ifname: "tap1".into(),
@@ -1947,6 +1948,7 @@ async fn real_daemon_creates_and_removes_its_taps() {
             table_miss: TableMiss::Drop,
             packet_in_rate: crate::config::DEFAULT_PACKET_IN_RATE,
             queues: Vec::new(),
+            max_flows_per_table: crate::config::DEFAULT_MAX_FLOWS_PER_TABLE,
             ports: vec![PortSpec {
                 ifname: tap.clone(),
                 ofport: Some(1),

@@ -872,6 +872,7 @@ fn config(dir: &TempDir, metrics: Option<String>) -> DaemonConfig {
             table_miss: TableMiss::Drop,
             packet_in_rate: crate::config::DEFAULT_PACKET_IN_RATE,
             queues: Vec::new(),
+            max_flows_per_table: crate::config::DEFAULT_MAX_FLOWS_PER_TABLE,
             ports: vec![PortSpec {
                 ifname: "tap1".into(),
                 ofport: Some(1),
