@@ -26,7 +26,11 @@
 #               rows; raw per-run numbers in the log directory it names.
 #
 # Usage (root): bench/e2e.sh [--runs N] [--quick] [--no-udp] [--system]
-#                             [--scale N] [--no-bridge] [--keep-logs DIR]
+#                             [--scale N] [--no-bridge] [--no-offload]
+#                             [--conns N] [--keep-logs DIR]
+#   --no-offload  TSO/GSO/GRO and tx checksum offload off inside both VMs
+#   --conns N     TCP is N concurrent connections: 8 iperf3 client/server
+#                 pairs with N/8 streams each, aggregate Gb/s
 #   --runs N   runs per forwarder (default 3); medians are printed
 #   --quick    1 run, 5 s TCP and 3 s UDP
 # Everything it creates is named tfb-*; it is all removed on exit, also on
@@ -34,9 +38,11 @@
 # iputils-ping, jq; installs iperf3 if missing.
 set -euo pipefail
 
-RUNS=3 TCP_SECS=10 UDP_SECS=5 UDP=1 KEEP= SYSTEM=0 SCALE= BRIDGE=1
+RUNS=3 TCP_SECS=10 UDP_SECS=5 UDP=1 KEEP= SYSTEM=0 SCALE= BRIDGE=1 NO_OFFLOAD=0 CONNS=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --no-offload) NO_OFFLOAD=1; shift ;;
+    --conns) CONNS=$2; shift 2 ;;
     --system) SYSTEM=1; shift ;;
     --scale) SCALE=$2; shift 2 ;;
     --no-bridge) BRIDGE=0; shift ;;
@@ -100,13 +106,26 @@ measure() { # name forwarder_pid vm2_ifname
   p50=$(timeout 30 ip netns exec tfb-vm1 ping -n -c 100 -i 0.01 -W 1 $IP2 \
         | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -n \
         | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}')
-  # TCP, one stream
+  # TCP, one stream (or --conns: 8 clients in parallel, aggregate)
   t0=$(cpu_ticks "$pid")
-  timeout $((TCP_SECS + 20)) ip netns exec tfb-vm1 iperf3 -J -c $IP2 -t "$TCP_SECS" >"$WORK/$name.tcp.json" || true
-  t1=$(cpu_ticks "$pid")
-  gbps=$(jq -r '(.end.sum_received.bits_per_second // 0) / 1e9' "$WORK/$name.tcp.json" 2>/dev/null || echo 0)
   local secs
-  secs=$(jq -r '.end.sum_received.seconds // 0' "$WORK/$name.tcp.json" 2>/dev/null || echo 0)
+  if [ "$CONNS" -gt 0 ]; then
+    local k cl=()
+    for k in 1 2 3 4 5 6 7 8; do
+      timeout $((TCP_SECS + 30)) ip netns exec tfb-vm1 iperf3 -J -c $IP2 -p $((5200 + k)) \
+        -P $(( (CONNS + 7) / 8 )) -t "$TCP_SECS" >"$WORK/$name.tcp$k.json" 2>/dev/null &
+      cl+=($!)
+    done
+    wait "${cl[@]}" || true
+    t1=$(cpu_ticks "$pid")
+    gbps=$(cat "$WORK"/$name.tcp[1-8].json | jq -s '[.[].end.sum_received.bits_per_second // 0] | add / 1e9' 2>/dev/null || echo 0)
+    secs=$TCP_SECS
+  else
+    timeout $((TCP_SECS + 20)) ip netns exec tfb-vm1 iperf3 -J -c $IP2 -t "$TCP_SECS" >"$WORK/$name.tcp.json" || true
+    t1=$(cpu_ticks "$pid")
+    gbps=$(jq -r '(.end.sum_received.bits_per_second // 0) / 1e9' "$WORK/$name.tcp.json" 2>/dev/null || echo 0)
+    secs=$(jq -r '.end.sum_received.seconds // 0' "$WORK/$name.tcp.json" 2>/dev/null || echo 0)
+  fi
   cpu_tcp=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v s="$secs" 'BEGIN {if (s > 0) printf "%.0f", 100 * d / hz / s; else print "nan"}')
   if [ "$UDP" = 1 ]; then
     sleep 0.5
@@ -122,9 +141,20 @@ measure() { # name forwarder_pid vm2_ifname
 }
 
 with_server() { # name pid vm2_ifname: iperf3 server up, RUNS measurements, server down
-  local srv r
+  local srv r k
   ip netns exec tfb-vm2 iperf3 -s -B $IP2 >"$WORK/$1.iperf3-server.log" 2>&1 &
   srv=$!; PIDS+=($srv)
+  if [ "$CONNS" -gt 0 ]; then
+    for k in 1 2 3 4 5 6 7 8; do
+      ip netns exec tfb-vm2 iperf3 -s -B $IP2 -p $((5200 + k)) >"$WORK/$1.iperf3-server$k.log" 2>&1 &
+      srv="$srv $!"; PIDS+=($!)
+    done
+  fi
+  if [ "$NO_OFFLOAD" = 1 ]; then
+    # VM 1's interface has the same name as VM 2's with 1 for the last 2.
+    ip netns exec tfb-vm1 ethtool -K "${3%2}1" tso off gso off gro off tx off >/dev/null 2>&1 || true
+    ip netns exec tfb-vm2 ethtool -K "$3" tso off gso off gro off tx off >/dev/null 2>&1 || true
+  fi
   sleep 0.5
   # ARP resolved and the path works before timing anything
   wait_for 10 "$1: ping vm1 -> vm2" ip netns exec tfb-vm1 ping -n -c 1 -W 1 $IP2 >/dev/null
