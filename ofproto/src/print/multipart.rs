@@ -134,11 +134,7 @@ pub(super) fn write_reply(s: &mut String, body: &Rep) -> fmt::Result {
                 write!(s, "\n {}", text::format_group(&gm))?;
             }
         }
-        Rep::GroupFeatures(f) => write!(
-            s,
-            "\n Group table:\n    Types:  {:#x}\n    Capabilities: {:#x}\n    max_groups: {:?}\n    actions: {:?}",
-            f.types, f.capabilities, f.max_groups, f.actions
-        )?,
+        Rep::GroupFeatures(f) => write_group_features(s, f)?,
         Rep::Meter(meters) => {
             for m in meters {
                 write!(
@@ -170,11 +166,7 @@ pub(super) fn write_reply(s: &mut String, body: &Rep) -> fmt::Result {
                 write!(s, "\n{}", text::format_meter(&mm))?;
             }
         }
-        Rep::MeterFeatures(f) => write!(
-            s,
-            "\nmax_meter:{} max_bands:{} max_color:{}\nband_types: {:#x}\ncapabilities: {:#x}",
-            f.max_meter, f.max_bands, f.max_color, f.band_types, f.capabilities
-        )?,
+        Rep::MeterFeatures(f) => write_meter_features(s, f)?,
         Rep::TableFeatures(t) => {
             for tf in t {
                 write_table_features(s, tf)?;
@@ -243,6 +235,77 @@ fn write_table_features(s: &mut String, t: &TableFeatures) -> fmt::Result {
         t.max_entries,
         t.properties.len()
     )
+}
+
+/// The OF1.3 action bits a group-features bitmap can carry, in the order
+/// and with the names ovs-ofctl prints them; the ones Open vSwitch has no
+/// name for (it drops them from its output) follow with their OF1.3 names,
+/// so a switch that supports them (tapflowd) says so.
+const GROUP_ACTION_NAMES: [(u8, &str); 16] = [
+    (0, "output"),
+    (22, "group"),
+    (25, "set_field"),
+    (18, "strip_vlan"),
+    (17, "push_vlan"),
+    (23, "mod_nw_ttl"),
+    (24, "dec_ttl"),
+    (15, "set_mpls_ttl"),
+    (16, "dec_mpls_ttl"),
+    (19, "push_mpls"),
+    (20, "pop_mpls"),
+    (21, "set_queue"),
+    (11, "copy_ttl_out"),
+    (12, "copy_ttl_in"),
+    (26, "push_pbb"),
+    (27, "pop_pbb"),
+];
+
+/// `OFPST_GROUP_FEATURES` as ovs-ofctl prints it.
+fn write_group_features(s: &mut String, f: &crate::multipart::GroupFeatures) -> std::fmt::Result {
+    write!(
+        s,
+        "\n Group table:\n    Types:  {:#x}\n    Capabilities:  {:#x}",
+        f.types, f.capabilities
+    )?;
+    let names = ["all", "select", "indirect", "fast failover"];
+    for (i, name) in names.iter().enumerate() {
+        if f.max_groups[i] == 0 {
+            continue;
+        }
+        write!(
+            s,
+            "\n    {name} group:\n       max_groups={:#x}\n       actions:",
+            f.max_groups[i]
+        )?;
+        for (bit, a) in GROUP_ACTION_NAMES {
+            if f.actions[i] & (1 << bit) != 0 {
+                write!(s, " {a}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `OFPST_METER_FEATURES` as ovs-ofctl prints it: band types and
+/// capabilities by name.
+fn write_meter_features(s: &mut String, f: &crate::multipart::MeterFeatures) -> std::fmt::Result {
+    write!(
+        s,
+        "\nmax_meter:{} max_bands:{} max_color:{}\nband_types:",
+        f.max_meter, f.max_bands, f.max_color
+    )?;
+    for (bit, name) in [(1, "drop"), (2, "dscp_remark")] {
+        if f.band_types & (1 << bit) != 0 {
+            write!(s, " {name}")?;
+        }
+    }
+    s.push_str("\ncapabilities:");
+    for (bit, name) in [(0, "kbps"), (1, "pktps"), (2, "burst"), (3, "stats")] {
+        if f.capabilities & (1 << bit) != 0 {
+            write!(s, " {name}")?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
