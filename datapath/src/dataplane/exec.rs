@@ -642,7 +642,9 @@ impl<'a, S: Sink> Ctx<'a, S> {
                 }
                 None => {
                     if aset.is_empty() {
-                        self.sink.note(|| "action set empty: drop".into());
+                        // Not a drop if apply_actions already output.
+                        self.sink
+                            .note(|| "end of pipeline: action set empty".into());
                         return;
                     }
                     let list = aset.ordered();
