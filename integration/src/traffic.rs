@@ -26,13 +26,22 @@ impl ManyVms {
     /// `tapflowd` with TAP ports 1..=n (plus whatever `f` adds), each moved
     /// into a VM namespace with MAC `mac(port)` and address `vm_ip(port)`.
     pub fn start(n: u32, f: impl FnOnce(DaemonBuilder) -> DaemonBuilder) -> ManyVms {
+        Self::start_with_taps(n, |b, _| f(b))
+    }
+
+    /// [`ManyVms::start`] for daemon flags that name the TAPs (`--queue
+    /// TAP:…`): `f` also gets the TAP names, port 1's first.
+    pub fn start_with_taps(
+        n: u32,
+        f: impl FnOnce(DaemonBuilder, &[String]) -> DaemonBuilder,
+    ) -> ManyVms {
         let names = Names::new();
         let taps: Vec<String> = (1..=n).map(|p| names.name(&format!("t{p}"))).collect();
         let mut b = DaemonBuilder::new(&names.name("br"));
         for (i, t) in taps.iter().enumerate() {
             b = b.port(t, i as u32 + 1);
         }
-        let d = f(b).spawn(&names);
+        let d = f(b, &taps).spawn(&names);
         let vms = taps
             .iter()
             .enumerate()

@@ -7,11 +7,8 @@
 
 use integration::of::Of;
 use integration::ovs::{have_ovs, ovs_tool};
-use integration::packet::PacketSocket;
 use integration::require_root;
-use integration::traffic::{collect_sports, udp_between, vm_ip};
-use integration::vm::mac;
-use integration::{Daemon, DaemonBuilder, Names, Vm};
+use integration::traffic::{collect_sports, udp_between, ManyVms};
 use ofproto::consts::*;
 use ofproto::error::*;
 use ofproto::multipart::{
@@ -29,50 +26,16 @@ const OFFERED_RATE: f64 = 30e6;
 /// UDP payload bytes: 1042-byte frames.
 const PAYLOAD: usize = 1000;
 
-/// Field order is drop order: the daemon stops first, then the namespaces.
-struct Bed {
-    d: Daemon,
-    vms: Vec<Vm>,
-    _names: Names,
-}
-
-impl Bed {
-    /// Two VMs on TAP ports 1 and 2; port 2 has queue 1 (max 10 Mbit/s)
-    /// and queue 2 (min 1 Mbit/s, not shaped).
-    fn start() -> Bed {
-        let names = Names::new();
-        let taps = [names.name("t1"), names.name("t2")];
-        let d = DaemonBuilder::new(&names.name("br"))
-            .port(&taps[0], 1)
-            .port(&taps[1], 2)
-            .secure()
+/// Two VMs on TAP ports 1 and 2; port 2 has queue 1 (max 10 Mbit/s)
+/// and queue 2 (min 1 Mbit/s, not shaped).
+fn start_bed() -> ManyVms {
+    ManyVms::start_with_taps(2, |b, taps| {
+        b.secure()
             .arg("--queue")
             .arg(&format!("{}:1:max=10M", taps[1]))
             .arg("--queue")
             .arg(&format!("{}:2:min=1M", taps[1]))
-            .spawn(&names);
-        let vms = taps
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let p = i as u32 + 1;
-                Vm::attach(&names.name(&format!("v{p}")), t, vm_ip(p), mac(p as u8))
-            })
-            .collect();
-        Bed {
-            d,
-            vms,
-            _names: names,
-        }
-    }
-
-    fn socket(&self, port: u32) -> PacketSocket {
-        let vm = &self.vms[port as usize - 1];
-        let ifname = vm.ifname.clone();
-        vm.ns
-            .enter(move || PacketSocket::open(&ifname))
-            .expect("packet socket in the VM")
-    }
+    })
 }
 
 struct Run {
@@ -85,7 +48,7 @@ struct Run {
 /// Offers UDP to `dport` from VM 1 at [`OFFERED_RATE`] for `secs` while VM
 /// 2 counts what arrives (a receiving thread: seconds of traffic do not fit
 /// a socket buffer).
-fn offer(bed: &Bed, dport: u16, secs: f64) -> Run {
+fn offer(bed: &ManyVms, dport: u16, secs: f64) -> Run {
     let tx = bed.socket(1);
     let rx = bed.socket(2);
     let counter = std::thread::spawn(move || {
@@ -152,7 +115,7 @@ fn flow_packets(of: &mut Of, cookie: u64) -> u64 {
 #[test]
 fn set_queue_shapes_to_the_max_rate_and_counts() {
     require_root!();
-    let bed = Bed::start();
+    let bed = start_bed();
     let mut of = Of::connect(&bed.d.mgmt_target());
     of.add_flow("cookie=0x1,priority=10,in_port=1,udp,tp_dst=1111 actions=set_queue:1,output:2");
     of.add_flow("cookie=0x2,priority=10,in_port=1,udp,tp_dst=2222 actions=output:2");
@@ -244,7 +207,7 @@ fn set_queue_shapes_to_the_max_rate_and_counts() {
 #[test]
 fn queue_config_and_stats_on_the_wire_with_errors() {
     require_root!();
-    let bed = Bed::start();
+    let bed = start_bed();
     let mut of = Of::connect(&bed.d.mgmt_target());
     let cfg = |of: &mut Of, port| {
         of.request(Message::QueueGetConfigRequest(QueueGetConfigRequest {
@@ -310,7 +273,7 @@ fn run(program: &std::path::Path, args: &[&str]) -> (bool, String, String) {
 #[test]
 fn tapflow_cli_and_ovs_ofctl_print_queues() {
     require_root!();
-    let bed = Bed::start();
+    let bed = start_bed();
     let target = bed.d.mgmt_target();
     let cfg = bed.d.tapflow_ok(["queue-get-config", &target, "2"]);
     assert!(cfg.contains("OFPT_QUEUE_GET_CONFIG_REPLY"), "{cfg}");
