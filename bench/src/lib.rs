@@ -147,6 +147,20 @@ pub fn encode(m: &Message, xid: u32, out: &mut BytesMut) {
     m.encode(xid, out);
 }
 
+/// Answers `raw` if it is an ECHO_REQUEST (a long run must not be cut off
+/// by the switch's inactivity probe); true when it was one.
+pub fn answer_echo(w: &mut Stream, raw: &[u8]) -> io::Result<bool> {
+    if msg_type(raw) != 2 {
+        return Ok(false);
+    }
+    if let Ok((xid, Message::EchoRequest(d))) = Message::decode(raw) {
+        let mut o = BytesMut::new();
+        encode(&Message::EchoReply(d), xid, &mut o);
+        w.write_all(&o)?;
+    }
+    Ok(true)
+}
+
 /// HELLO (OF1.3) both ways and FEATURES_REQUEST; returns the datapath id.
 /// `w` and `r` are the two halves of one connection.
 pub fn handshake(w: &mut Stream, r: &mut Reader) -> io::Result<u64> {
@@ -156,13 +170,11 @@ pub fn handshake(w: &mut Stream, r: &mut Reader) -> io::Result<u64> {
     w.write_all(&out)?;
     loop {
         let raw = r.next_raw()?;
+        if answer_echo(w, raw)? {
+            continue;
+        }
         match Message::decode(raw) {
             Ok((_, Message::FeaturesReply(f))) => return Ok(f.datapath_id),
-            Ok((xid, Message::EchoRequest(d))) => {
-                let mut o = BytesMut::new();
-                encode(&Message::EchoReply(d), xid, &mut o);
-                w.write_all(&o)?;
-            }
             Ok((_, Message::Error(e))) => {
                 return Err(io::Error::other(format!(
                     "switch error during handshake: {e:?}"

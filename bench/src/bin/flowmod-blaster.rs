@@ -21,7 +21,7 @@ use ofproto::text::{parse_flow, FlowCommand};
 use std::io::Write;
 use std::time::Instant;
 use tapflow_bench::flows::{check_size, flow_text};
-use tapflow_bench::{encode, handshake, median, Reader, Stream};
+use tapflow_bench::{answer_echo, encode, handshake, median, Reader, Stream};
 
 #[derive(Parser)]
 #[command(about = "Times FLOW_MOD installation (N adds + BARRIER) over one connection")]
@@ -175,15 +175,9 @@ fn wait_barrier(w: &mut Stream, r: &mut Reader, xid: u32) -> Result<usize, Strin
                 }
                 errors += 1;
             }
-            2 => {
-                let (x, m) = Message::decode(raw).map_err(|e| e.to_string())?;
-                if let Message::EchoRequest(d) = m {
-                    let mut o = BytesMut::new();
-                    encode(&Message::EchoReply(d), x, &mut o);
-                    w.write_all(&o).map_err(|e| e.to_string())?;
-                }
+            _ => {
+                answer_echo(w, raw).map_err(|e| e.to_string())?;
             }
-            _ => {}
         }
     }
 }
@@ -209,6 +203,9 @@ fn flow_count(w: &mut Stream, r: &mut Reader) -> Result<u32, String> {
     w.write_all(&o).map_err(|e| e.to_string())?;
     loop {
         let raw = r.next_raw().map_err(|e| e.to_string())?;
+        if answer_echo(w, raw).map_err(|e| e.to_string())? {
+            continue;
+        }
         if let Ok((9, Message::MultipartReply(m))) = Message::decode(raw) {
             if let MultipartReplyBody::Aggregate(a) = m.body {
                 return Ok(a.flow_count);

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
-use tapflow_bench::{encode, handshake, Reader, Stream};
+use tapflow_bench::{answer_echo, encode, handshake, msg_type, Reader, Stream};
 
 #[derive(Parser)]
 #[command(about = "Controller side of the PACKET_IN benchmarks")]
@@ -84,18 +84,8 @@ fn main() {
 
 /// Answers ECHO; true for a PACKET_IN.
 fn housekeeping(w: &mut Stream, raw: &[u8]) -> Result<bool, String> {
-    match raw[1] {
-        10 => Ok(true),
-        2 => {
-            if let Ok((xid, Message::EchoRequest(d))) = Message::decode(raw) {
-                let mut o = BytesMut::new();
-                encode(&Message::EchoReply(d), xid, &mut o);
-                w.write_all(&o).map_err(|e| e.to_string())?;
-            }
-            Ok(false)
-        }
-        _ => Ok(false),
-    }
+    answer_echo(w, raw).map_err(|e| e.to_string())?;
+    Ok(msg_type(raw) == 10)
 }
 
 fn count(w: &mut Stream, r: &mut Reader, secs: f64, wait: f64) -> Result<(), String> {

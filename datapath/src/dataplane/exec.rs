@@ -971,16 +971,15 @@ impl<'a, S: Sink> Ctx<'a, S> {
         if meta.is_gso() {
             // The controller gets what a port without offloads would send:
             // the segments, one PACKET_IN each.
-            let mut segs = Vec::new();
-            if super::gso::segment(data, &meta, &mut Vec::new(), |s| segs.push(s.to_vec())).is_ok()
-            {
-                for s in segs {
-                    let seg = Packet::parse(Frame::new(&s), self.in_port);
-                    let mut seg = seg;
-                    seg.key.set_metadata(pkt.key.metadata());
-                    seg.key.set_tunnel_id(pkt.key.tunnel_id());
-                    self.packet_in(&seg, reason, table_id, cookie, max_len);
-                }
+            // (The segmenter checks the headers before it emits anything.)
+            let (md, tun) = (pkt.key.metadata(), pkt.key.tunnel_id());
+            let segmented = super::gso::segment(data, &meta, &mut Vec::new(), |s| {
+                let mut seg = Packet::parse(Frame::new(s), self.in_port);
+                seg.key.set_metadata(md);
+                seg.key.set_tunnel_id(tun);
+                self.packet_in(&seg, reason, table_id, cookie, max_len);
+            });
+            if segmented.is_ok() {
                 return;
             }
         }
