@@ -260,8 +260,7 @@ bench_ovs ovs-tso-on true
 
 # ------------------------------------------------------------------ table
 med() { # column of $WORK/$1.runs -> median (or -)
-  awk -v c="$2" '{print $c}' "$WORK/$1.runs" | { grep -E '^[0-9.]+$' || true; } | sort -g \
-    | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'
+  awk -v c="$2" '{print $c}' "$WORK/$1.runs" | median
 }
 spread() { # min–max of a column
   awk -v c="$2" '{print $c}' "$WORK/$1.runs" | { grep -E '^[0-9.]+$' || true; } | sort -g \
