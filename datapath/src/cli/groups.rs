@@ -7,28 +7,16 @@
 //! switch's error, printed as ovs-ofctl prints it, exit 1); dumps print
 //! every reply as ofp-print does.
 
-use super::openflow::Session;
-use super::{output_error, CliError, Options};
+use super::openflow::{emit_all, mp, print_multipart, Session};
+use super::{CliError, Options};
 use ofproto::consts::*;
 use ofproto::multipart::{
     GroupStatsRequest, MeterConfigRequest, MeterStatsRequest, MultipartReply,
-    MultipartReplyBody as Rep, MultipartRequest, MultipartRequestBody as Req,
+    MultipartReplyBody as Rep, MultipartRequestBody as Req,
 };
-use ofproto::print::format_message;
 use ofproto::text::{self, GroupCommand, MeterCommand};
-use ofproto::{Message, OFP_VERSION};
+use ofproto::Message;
 use std::io::Write;
-
-fn mp(body: Req) -> Message {
-    Message::MultipartRequest(MultipartRequest { flags: 0, body })
-}
-
-fn emit_all(out: &mut dyn Write, xid: u32, replies: &[Message]) -> Result<(), CliError> {
-    for m in replies {
-        writeln!(out, "{}", format_message(OFP_VERSION, xid, m)).map_err(output_error)?;
-    }
-    Ok(())
-}
 
 fn one_mod(o: &Options, target: &str, msg: Message) -> Result<(), CliError> {
     let mut s = Session::open(o, target)?;
@@ -128,16 +116,12 @@ pub fn dump_group_stats(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let group_id = id_arg(group, "group_id", OFPG_ALL, OFPG_MAX)?;
-    let mut s = Session::open(o, target)?;
-    let (xid, r) = s.transact(mp(Req::Group(GroupStatsRequest { group_id })))?;
-    emit_all(out, xid, &r)
+    print_multipart(o, target, Req::Group(GroupStatsRequest { group_id }), out)
 }
 
 /// `dump-group-features TARGET`.
 pub fn dump_group_features(o: &Options, target: &str, out: &mut dyn Write) -> Result<(), CliError> {
-    let mut s = Session::open(o, target)?;
-    let (xid, r) = s.transact(mp(Req::GroupFeatures))?;
-    emit_all(out, xid, &r)
+    print_multipart(o, target, Req::GroupFeatures, out)
 }
 
 /// `dump-meters TARGET [METER]`: METER_CONFIG.
@@ -148,9 +132,12 @@ pub fn dump_meters(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let meter_id = id_arg(meter, "meter", OFPM_ALL, OFPM_MAX)?;
-    let mut s = Session::open(o, target)?;
-    let (xid, r) = s.transact(mp(Req::MeterConfig(MeterConfigRequest { meter_id })))?;
-    emit_all(out, xid, &r)
+    print_multipart(
+        o,
+        target,
+        Req::MeterConfig(MeterConfigRequest { meter_id }),
+        out,
+    )
 }
 
 /// `meter-stats TARGET [METER]`.
@@ -161,16 +148,12 @@ pub fn meter_stats(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let meter_id = id_arg(meter, "meter", OFPM_ALL, OFPM_MAX)?;
-    let mut s = Session::open(o, target)?;
-    let (xid, r) = s.transact(mp(Req::Meter(MeterStatsRequest { meter_id })))?;
-    emit_all(out, xid, &r)
+    print_multipart(o, target, Req::Meter(MeterStatsRequest { meter_id }), out)
 }
 
 /// `meter-features TARGET`.
 pub fn meter_features(o: &Options, target: &str, out: &mut dyn Write) -> Result<(), CliError> {
-    let mut s = Session::open(o, target)?;
-    let (xid, r) = s.transact(mp(Req::MeterFeatures))?;
-    emit_all(out, xid, &r)
+    print_multipart(o, target, Req::MeterFeatures, out)
 }
 
 #[cfg(test)]

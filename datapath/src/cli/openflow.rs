@@ -165,15 +165,27 @@ fn emit(out: &mut dyn Write, s: &str) -> Result<(), CliError> {
 }
 
 /// Prints every message of the reply to `xid`, in order.
-fn emit_all(out: &mut dyn Write, xid: u32, replies: Vec<Message>) -> Result<(), CliError> {
+pub(super) fn emit_all(out: &mut dyn Write, xid: u32, replies: &[Message]) -> Result<(), CliError> {
     for m in replies {
-        emit(out, &print_msg(xid, &m))?;
+        emit(out, &print_msg(xid, m))?;
     }
     Ok(())
 }
 
-fn mp(body: Req) -> Message {
+pub(super) fn mp(body: Req) -> Message {
     Message::MultipartRequest(MultipartRequest { flags: 0, body })
+}
+
+/// Sends one multipart request and prints the replies as ovs-ofctl does.
+pub(super) fn print_multipart(
+    o: &Options,
+    target: &str,
+    req: Req,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let mut s = Session::open(o, target)?;
+    let (xid, r) = s.transact(mp(req))?;
+    emit_all(out, xid, &r)
 }
 
 fn parts(replies: Vec<Message>) -> impl Iterator<Item = (bool, Result<Rep, Message>)> {
@@ -212,10 +224,10 @@ fn warn_all(warnings: &[text::TextWarning]) {
 pub fn show(o: &Options, target: &str, out: &mut dyn Write) -> Result<(), CliError> {
     let mut s = Session::open(o, target)?;
     let (xid, r) = s.transact(Message::FeaturesRequest)?;
-    emit_all(out, xid, r)?;
+    emit_all(out, xid, &r)?;
     port_desc(&mut s, None, out)?;
     let (xid, r) = s.transact(Message::GetConfigRequest)?;
-    emit_all(out, xid, r)
+    emit_all(out, xid, &r)
 }
 
 fn port_desc(s: &mut Session, only: Option<u32>, out: &mut dyn Write) -> Result<(), CliError> {
@@ -285,14 +297,14 @@ pub fn dump_ports(
         None => OFPP_ANY,
     };
     let (xid, r) = s.transact(mp(Req::PortStats(PortStatsRequest { port_no })))?;
-    emit_all(out, xid, r)
+    emit_all(out, xid, &r)
 }
 
 /// `dump-tables TARGET`.
 pub fn dump_tables(o: &Options, target: &str, out: &mut dyn Write) -> Result<(), CliError> {
     let mut s = Session::open(o, target)?;
     let (xid, r) = s.transact(mp(Req::Table))?;
-    emit_all(out, xid, r)
+    emit_all(out, xid, &r)
 }
 
 /// Whether ovs-ofctl would be showing port names (and so take its
@@ -314,7 +326,7 @@ pub fn dump_flows(
     let (xid, r) = s.transact(mp(Req::Flow(req)))?;
     if o.sort.is_empty() && o.stats && !names_path(o) {
         // Each reply part as it came, like ovs-ofctl's dump_stats_transaction.
-        return emit_all(out, xid, r);
+        return emit_all(out, xid, &r);
     }
     let mut flows: Vec<FlowStats> = Vec::new();
     for (more, body) in parts(r) {

@@ -4,13 +4,12 @@
 //! QUEUE, or `all`, is every port (`OFPP_ANY`) or queue (`OFPQ_ALL`); a
 //! PORT may be a number, a reserved name or a port name.
 
-use super::openflow::{port_arg, Session};
-use super::{output_error, CliError, Options};
+use super::openflow::{emit_all, mp, port_arg, Session};
+use super::{CliError, Options};
 use ofproto::consts::{OFPP_ANY, OFPQ_ALL};
-use ofproto::multipart::{MultipartRequest, MultipartRequestBody as Req, QueueStatsRequest};
-use ofproto::print::format_message;
+use ofproto::multipart::{MultipartRequestBody as Req, QueueStatsRequest};
 use ofproto::queue::QueueGetConfigRequest;
-use ofproto::{Message, OFP_VERSION};
+use ofproto::Message;
 use std::io::Write;
 
 fn is_all(a: Option<&str>) -> bool {
@@ -38,13 +37,6 @@ fn queue_arg(a: Option<&str>) -> Result<u32, CliError> {
         .ok_or_else(|| CliError::Usage(format!("{q:?}: expected a queue number or \"all\"")))
 }
 
-fn emit_all(out: &mut dyn Write, xid: u32, replies: &[Message]) -> Result<(), CliError> {
-    for m in replies {
-        writeln!(out, "{}", format_message(OFP_VERSION, xid, m)).map_err(output_error)?;
-    }
-    Ok(())
-}
-
 /// `queue-stats TARGET [PORT [QUEUE]]`.
 pub fn queue_stats(
     o: &Options,
@@ -56,11 +48,7 @@ pub fn queue_stats(
     let queue_id = queue_arg(queue_a)?;
     let mut s = Session::open(o, target)?;
     let port_no = port(&mut s, port_a)?;
-    let req = Message::MultipartRequest(MultipartRequest {
-        flags: 0,
-        body: Req::Queue(QueueStatsRequest { port_no, queue_id }),
-    });
-    let (xid, r) = s.transact(req)?;
+    let (xid, r) = s.transact(mp(Req::Queue(QueueStatsRequest { port_no, queue_id })))?;
     emit_all(out, xid, &r)
 }
 
